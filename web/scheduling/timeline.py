@@ -1,0 +1,153 @@
+"""The booking timeline: an append-only list of events, each with who did it and the details.
+
+`record` writes inside the caller's transaction; `describe` turns an event into one plain sentence
+for the timeline UI."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from web import clock
+from web.db.tables import BookingEvent
+from web.scheduling.hooks import Actor
+from web.scheduling.timeutil import local_time_label, parse_utc
+
+EVENT_TYPES = (
+    "created",
+    "confirmed",
+    "updated",
+    "assigned",
+    "rescheduled",
+    "cancelled",
+    "started",
+    "completed",
+    "no_show",
+    "joined",
+    "reminder_sent",
+    "reminder_failed",
+    "reminder_skipped",
+    "pre_meeting_scheduled",
+    "pre_meeting_dispatched",
+    "pre_meeting_failed",
+    "pre_meeting_cleared",
+)
+
+ACTOR_TYPES = ("admin", "agent", "customer", "api", "system")
+
+
+async def record(
+    booking_id: Any, event_type: str, actor: Actor, payload: dict | None = None, now: datetime | None = None
+) -> BookingEvent:
+    """Append one event. Call inside the transaction that made the change it describes."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown timeline event type {event_type!r}")
+    if actor.type not in ACTOR_TYPES:
+        raise ValueError(f"unknown actor type {actor.type!r}")
+    at = now or clock.now()
+    last = (
+        await BookingEvent.select(BookingEvent.created_at)
+        .where(BookingEvent.booking == booking_id)
+        .order_by(BookingEvent.created_at, ascending=False)
+        .first()
+    )
+    # Strictly increasing per booking, so the order of events made at one instant is kept.
+    if last and last["created_at"] >= at:
+        at = last["created_at"] + timedelta(microseconds=1)
+    event = BookingEvent(
+        booking=booking_id,
+        event_type=event_type,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        payload=payload or {},
+        created_at=at,
+    )
+    await event.save()
+    return event
+
+
+async def events_of(booking_id: Any) -> list[BookingEvent]:
+    """Oldest first, with `payload` as a dict."""
+    events = (
+        await BookingEvent.objects()
+        .where(BookingEvent.booking == booking_id)
+        .order_by(BookingEvent.created_at)
+    )
+    for event in events:
+        if isinstance(event.payload, str):
+            event.payload = json.loads(event.payload or "{}")
+    return events
+
+
+def _who(event: BookingEvent) -> str:
+    names = {
+        "admin": "An admin",
+        "agent": "The agent",
+        "customer": "The customer",
+        "api": "The API",
+        "system": "Punctual",
+    }
+    who = names.get(event.actor_type, "Someone")
+    if event.actor_type == "api" and event.actor_id:
+        who = f"API client {event.actor_id}"
+    return who
+
+
+def _when(value: Any, tz: str) -> str:
+    if not value:
+        return "?"
+    try:
+        return local_time_label(parse_utc(value), tz)
+    except ValueError:
+        return str(value)
+
+
+def describe(event: BookingEvent, tz: str = "UTC") -> str:
+    """One sentence about the event, times shown in `tz`."""
+    p = event.payload if isinstance(event.payload, dict) else json.loads(event.payload or "{}")
+    who = _who(event)
+    reason = f" Reason: {p['reason']}" if p.get("reason") else ""
+    kind = event.event_type
+    if kind == "created":
+        return f"{who} booked the meeting for {_when(p.get('scheduled_at'), tz)}."
+    if kind == "confirmed":
+        return f"{who} confirmed the meeting."
+    if kind == "updated":
+        fields = ", ".join(f.replace("_", " ") for f in p.get("fields", [])) or "details"
+        return f"{who} changed {fields}.{reason}"
+    if kind == "assigned":
+        if p.get("claimed"):
+            return f"{who} claimed the meeting from the pool."
+        return f"{who} assigned the meeting to another agent.{reason}"
+    if kind == "rescheduled":
+        return f"{who} moved the meeting from {_when(p.get('from'), tz)} to {_when(p.get('to'), tz)}.{reason}"
+    if kind == "cancelled":
+        return f"{who} cancelled the meeting.{reason}"
+    if kind == "started":
+        return "The meeting started."
+    if kind == "completed":
+        return f"{who} ended the meeting."
+    if kind == "no_show":
+        return f"{who} marked the meeting as a no-show."
+    if kind == "joined":
+        return "The agent joined the room." if p.get("role") == "host" else "The customer joined the room."
+    if kind.startswith("reminder_"):
+        what = str(p.get("kind", "reminder")).replace("_", " ")
+        verb = {
+            "reminder_sent": "sent",
+            "reminder_failed": "could not be sent",
+            "reminder_skipped": "skipped",
+        }
+        detail = p.get("error") or p.get("reason") or ""
+        return f"Reminder '{what}' {verb[kind]}." + (f" {detail}" if detail else "")
+    if kind == "pre_meeting_scheduled":
+        return f"Genesys pre-meeting message planned for {_when(p.get('due_at'), tz)}."
+    if kind == "pre_meeting_dispatched":
+        return "Genesys pre-meeting message delivered to the agent's queue."
+    if kind == "pre_meeting_failed":
+        error = p.get("error") or p.get("last_error") or "unknown error"
+        return f"Genesys pre-meeting message failed after {p.get('attempts', '?')} attempts: {error}."
+    if kind == "pre_meeting_cleared":
+        return "Genesys pre-meeting message cleared." + (f" {p['reason']}" if p.get("reason") else "")
+    return kind.replace("_", " ").capitalize() + "."
