@@ -1,0 +1,111 @@
+"""axe-core (vendored) on the console's main pages: no serious or critical violations, in full
+chrome and on a 360 x 400 screen (the Genesys sidebar)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run
+from tests.fixtures.console import insert_booking
+from tests.fixtures.scheduling import at_local, create_tenant, next_workday
+from web import clock
+from web.scheduling import notifications
+
+pytestmark = pytest.mark.e2e
+
+AXE = (Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js").read_text()
+
+
+def serious_violations(page) -> list[str]:
+    page.evaluate(AXE)  # the CSP blocks script tags; evaluate is fine
+    result = page.evaluate("axe.run()")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def sign_in(page, base: str, email: str, password: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").wait_for()
+
+
+async def seed():
+    tenant = await create_tenant()
+    day = next_workday(clock.now())
+    booking = await insert_booking(tenant.app_id, tenant.agent.id, at_local(day, 9), guest_name="Grace Guest")
+    await insert_booking(
+        tenant.app_id, tenant.agent.id, at_local(day, 11), guest_name="Linus Guest", status="cancelled"
+    )
+    await notifications.notify(
+        tenant.agent.id, kind="info", text="Welcome aboard", link="/my-schedules", now=clock.now()
+    )
+    return tenant, booking, day
+
+
+def test_main_pages_have_no_serious_violations(live_server, page):
+    tenant, booking, day = run(seed())
+    page.goto(f"{live_server}/login")
+    problems = {"login": serious_violations(page)}
+
+    sign_in(page, live_server, tenant.admin.email, tenant.admin_password)
+    admin_pages = {
+        "apps": "/apps",
+        "overview": f"/apps/{tenant.public_id}",
+        "preset": f"/apps/{tenant.public_id}/preset",
+        "master bookings": f"/apps/{tenant.public_id}/bookings",
+        "new booking": f"/apps/{tenant.public_id}/bookings/new",
+        "members": f"/apps/{tenant.public_id}/members",
+    }
+    for name, path in admin_pages.items():
+        page.goto(live_server + path)
+        problems[name] = serious_violations(page)
+
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, live_server, tenant.agent.email, tenant.agent_password)
+    agent_pages = {
+        "my-schedules": f"/my-schedules?app={tenant.public_id}&week={day.isoformat()}",
+        "booking detail": f"/bookings/{booking.id}",
+        "notifications": "/notifications",
+    }
+    for name, path in agent_pages.items():
+        page.goto(live_server + path)
+        problems[name] = serious_violations(page)
+
+    page.set_viewport_size({"width": 360, "height": 400})
+    for name, path in {
+        "my-schedules 360x400": agent_pages["my-schedules"],
+        "embedded my-schedules 360x400": agent_pages["my-schedules"] + "&embedded=1",
+        "embedded detail 360x400": f"/bookings/{booking.id}?embedded=1",
+    }.items():
+        page.goto(live_server + path)
+        problems[name] = serious_violations(page)
+        # readable: nothing wider than the screen
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, name
+
+    assert {name: found for name, found in problems.items() if found} == {}
+
+
+def test_keyboard_reaches_the_agenda_with_a_visible_focus(live_server, page):
+    tenant, booking, day = run(seed())
+    sign_in(page, live_server, tenant.agent.email, tenant.agent_password)
+    page.goto(f"{live_server}/my-schedules?app={tenant.public_id}&week={day.isoformat()}")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Skip to content"
+    page.keyboard.press("Enter")
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.getAttribute('href') || ''") == f"/bookings/{booking.id}":
+            break
+    else:
+        raise AssertionError("the booking's Details link is not reachable with Tab")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("none", "")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Meeting with Grace Guest").wait_for()

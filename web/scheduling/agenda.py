@@ -1,0 +1,116 @@
+"""An agent's week: their bookings as cards grouped by local day, in a bounded number of queries
+(one for the bookings, one for the dispatch states when dispatch is installed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from web.db.tables import FINAL_STATUSES, Booking
+from web.scheduling.timeutil import week_bounds, zone
+
+try:  # the pre-meeting dispatch state of each card, when the dispatch module is installed
+    from web.scheduling.dispatch import dispatch_states
+except ImportError:  # pragma: no cover - depends on which parts are installed
+    dispatch_states = None
+
+_FINAL = frozenset(s.value for s in FINAL_STATUSES)
+
+# Only what a card shows.
+CARD_COLUMNS = (
+    Booking.id,
+    Booking.guest_name,
+    Booking.scheduled_at,
+    Booking.duration_minutes,
+    Booking.status,
+    Booking.host_token,
+    Booking.app_timezone,
+    Booking.assignment_method,
+)
+
+
+@dataclass(slots=True)
+class Card:
+    """What one agenda card shows, worked out once in Python (a week can hold hundreds)."""
+
+    id: str
+    guest_name: str
+    scheduled_at: datetime
+    time: str  # HH:MM on the viewer's clock
+    app_time: str  # HH:MM on the app's clock, "" when the zones agree
+    app_timezone: str
+    duration_minutes: int
+    status: str
+    status_label: str
+    host_token: str
+    dispatch: Any = None
+    joinable: bool = True
+
+
+@dataclass
+class Day:
+    date: date
+    bookings: list[Card] = field(default_factory=list)
+
+
+def week_of(day: date) -> date:
+    """The Monday of the week containing `day`."""
+    return day - timedelta(days=day.weekday())
+
+
+def week_range(monday: date, tz: str) -> tuple[datetime, datetime]:
+    """[start, end) in UTC of the Monday-to-Sunday week beginning `monday`, local to `tz`."""
+    return week_bounds(monday, tz)
+
+
+async def week_agenda(
+    user_id: int, app_id: int, week_start_utc: datetime, week_end_utc: datetime
+) -> list[dict[str, Any]]:
+    """The user's bookings in the app starting in [start, end), earliest first; each a dict of
+    the card's columns plus `dispatch` (the dispatch state, or None)."""
+    rows = (
+        await Booking.select(*CARD_COLUMNS)
+        .where(
+            (Booking.app == app_id)
+            & (Booking.assigned_agent == user_id)
+            & (Booking.scheduled_at >= week_start_utc)
+            & (Booking.scheduled_at < week_end_utc)
+        )
+        .order_by(Booking.scheduled_at)
+    )
+    states = await dispatch_states([r["id"] for r in rows]) if dispatch_states and rows else {}
+    for row in rows:
+        row["dispatch"] = states.get(row["id"]) or states.get(str(row["id"]))
+    return rows
+
+
+def by_day(rows: list[dict[str, Any]], monday: date, tz: str) -> list[Day]:
+    """Seven days from `monday`, each with the cards of its bookings (by start time in `tz`)."""
+    days = [Day(monday + timedelta(days=i)) for i in range(7)]
+    tzinfo = zone(tz)
+    for row in rows:
+        local = row["scheduled_at"].astimezone(tzinfo)
+        index = (local.date() - monday).days
+        if 0 <= index < 7:
+            days[index].bookings.append(_card(row, local, tz))
+    return days
+
+
+def _card(row: dict[str, Any], local: datetime, tz: str) -> Card:
+    app_tz = row["app_timezone"] or tz
+    status = str(row["status"])
+    return Card(
+        id=str(row["id"]),
+        guest_name=row["guest_name"],
+        scheduled_at=row["scheduled_at"],
+        time=local.strftime("%H:%M"),
+        app_time="" if app_tz == tz else row["scheduled_at"].astimezone(zone(app_tz)).strftime("%H:%M"),
+        app_timezone=app_tz,
+        duration_minutes=row["duration_minutes"],
+        status=status,
+        status_label=status.replace("_", " "),
+        host_token=row["host_token"],
+        dispatch=row.get("dispatch"),
+        joinable=status not in _FINAL,
+    )
