@@ -1,0 +1,120 @@
+"""The reconciler: the rows are the truth, saq jobs only triggers. Every 15 s it re-creates what a
+Redis restart or flush may have lost, and raises the alarm on what is late.
+
+Dispatch repairs:
+- scheduled rows due within the next hour are enqueued again (saq ignores a key it already has);
+- scheduled rows already overdue (their trigger is gone) are sent right here;
+- rows stuck in `sending` (their runner died) are sent again with the same messageId, which
+  threads into the same conversation: finishing them can never make a second interaction;
+- a row overdue by more than a minute raises one notification to the app's admins.
+
+Other areas add their own repairs with one line: `REPAIRS.append(my_repair)` where
+`async def my_repair(now: datetime) -> None`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from web import clock
+from web.db.tables import Booking, Dispatch, DispatchStatus, Membership, Role
+from web.scheduling import dispatch, dispatch_send, notifications
+
+log = logging.getLogger("punctual.reconcile")
+
+Repair = Callable[[datetime], Awaitable[None]]
+REPAIRS: list[Repair] = []
+
+ENQUEUE_AHEAD = timedelta(hours=1)
+# Past its time by this much, a scheduled row's trigger is taken as lost and the row sent here.
+LOST_TRIGGER_AFTER = timedelta(seconds=5)
+STUCK_SENDING_AFTER = timedelta(seconds=60)
+OVERDUE_ALARM_AFTER = timedelta(seconds=60)
+MAX_PARALLEL_SENDS = 20
+
+
+async def reconcile(ctx: dict | dispatch_send.Deps, now: datetime | None = None) -> dict[str, int]:
+    """One pass. `ctx` is a saq context or `Deps`; returns what it did (for logs and tests)."""
+    deps = ctx if isinstance(ctx, dispatch_send.Deps) else dispatch_send.Deps.from_ctx(ctx)
+    now = now or clock.now()
+    report = await repair_dispatches(deps, now)
+    for repair in list(REPAIRS):
+        try:
+            await repair(now)
+        except Exception:
+            log.exception("reconcile repair %s failed", getattr(repair, "__name__", repair))
+    return report
+
+
+async def reconcile_cron(ctx: dict) -> None:
+    report = await reconcile(ctx)
+    if any(report.values()):
+        log.info("reconciled dispatches: %s", report)
+
+
+async def repair_dispatches(deps: dispatch_send.Deps, now: datetime) -> dict[str, int]:
+    report = {"enqueued": 0, "sent_lost": 0, "resumed": 0, "alarms": 0}
+    scheduled = await Dispatch.objects().where(
+        (Dispatch.status == DispatchStatus.scheduled) & (Dispatch.next_attempt_at <= now + ENQUEUE_AHEAD)
+    )
+    lost = []
+    for row in scheduled:
+        if row.next_attempt_at <= now - OVERDUE_ALARM_AFTER and row.overdue_notified_at is None:
+            report["alarms"] += await _raise_overdue_alarm(row, now)
+        if row.next_attempt_at <= now - LOST_TRIGGER_AFTER:
+            lost.append(row)
+        elif await dispatch.enqueue_send(row.id, row.version, row.next_attempt_at, row.attempts):
+            report["enqueued"] += 1
+    stuck = await Dispatch.objects().where(
+        (Dispatch.status == DispatchStatus.sending) & (Dispatch.updated_at <= now - STUCK_SENDING_AFTER)
+    )
+    limit = asyncio.Semaphore(MAX_PARALLEL_SENDS)
+
+    async def run(row: Dispatch, resume: bool) -> str:
+        async with limit:
+            try:
+                return await dispatch_send.attempt(deps, row.id, row.version, resume=resume)
+            except Exception:
+                log.exception("reconciling dispatch %s failed", row.id)
+                return "error"
+
+    outcomes = await asyncio.gather(*[run(r, False) for r in lost], *[run(r, True) for r in stuck])
+    report["sent_lost"] = sum(1 for o in outcomes[: len(lost)] if o != dispatch_send.Outcome.STALE)
+    report["resumed"] = sum(1 for o in outcomes[len(lost) :] if o != dispatch_send.Outcome.STALE)
+    return report
+
+
+async def _raise_overdue_alarm(row: Dispatch, now: datetime) -> int:
+    """Tell the app's admins once per row (the row remembers it)."""
+    claimed = (
+        await Dispatch.update({Dispatch.overdue_notified_at: now})
+        .where((Dispatch.id == row.id) & Dispatch.overdue_notified_at.is_null())
+        .returning(Dispatch.id)
+    )
+    if not claimed:
+        return 0
+    booking = await Booking.objects().get(Booking.id == row.booking)
+    if booking is None:
+        return 0
+    late = int((now - row.next_attempt_at).total_seconds())
+    admins = await Membership.select(Membership.user).where(
+        (Membership.app == booking.app) & (Membership.role == Role.admin)
+    )
+    for admin in admins:
+        notice = await notifications.notify(
+            admin["user"],
+            kind="dispatch_overdue",
+            text=(
+                f"The Genesys pre-meeting message for the meeting with {booking.guest_name} at "
+                f"{booking.scheduled_at:%H:%M} UTC is {late} s overdue; Punctual is sending it now. "
+                "Check that the worker is running."
+            ),
+            link=dispatch.booking_link(booking.id),
+            app_id=booking.app,
+            now=now,
+        )
+        await notifications.announce(notice)
+    return 1

@@ -1,0 +1,492 @@
+"""Pre-meeting dispatch rows: planned with the booking, cleared or re-planned with its changes.
+
+A dispatch is one open message to Genesys a few minutes before a meeting, routed to the booked
+agent. Each live row (`live_key` = booking id, unique) carries its due time, the planned send time
+(`next_attempt_at`, spread under the tenant's budget, see `dispatch_budget`), a status and a
+version. Rows are written inside the lifecycle transaction by the planner below; the saq job
+(`tasks/dispatch.py`, logic in `dispatch_send.py`) is only a trigger keyed by row id and version.
+
+Statuses: scheduled -> sending -> dispatched | failed (| scheduled again for a retry); any live row
+may become `cleared` (live_key NULL) when the booking moves, changes agent or ends.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+
+from web import live
+from web.db.engine import is_sqlite, transaction
+from web.db.tables import (
+    FINAL_STATUSES,
+    Booking,
+    BookingStatus,
+    Dispatch,
+    DispatchStatus,
+    GenesysSettings,
+    Membership,
+    Preset,
+)
+from web.genesys.settings_store import get_row, is_provisioned
+from web.scheduling import jobs, presets
+from web.scheduling import timeline as events_log
+from web.scheduling.dispatch_budget import DEFAULT_BUDGET_PER_MINUTE, SEARCH_WINDOW, pick_send_time
+from web.scheduling.hooks import Actor, AfterCommit, Change, register_planner
+from web.scheduling.timeutil import to_iso_z
+from web.settings import PROJECT_ROOT
+from web.templating import localtime
+
+SEND_JOB = "send_dispatch"
+FOLLOW_UP_JOB = "send_dispatch_follow_up"
+JOB_TIMEOUT_SECONDS = 60
+# Jobs are enqueued this early and wait for the exact send time themselves: saq's schedule has
+# whole-second resolution and a one-second poll, which alone could make a send a second late.
+ENQUEUE_LEAD = timedelta(seconds=1.5)
+# Advisory lock namespace for "planning this tenant's send slots" (PostgreSQL).
+_TENANT_LOCK_BASE = 0x5055_4E44_0000_0000
+PRESET_FIELDS_THAT_REPLAN = ("genesys_dispatch_enabled", "dispatch_minutes_before")
+LIVE_STATUSES = (DispatchStatus.scheduled, DispatchStatus.sending, DispatchStatus.dispatched)
+PENDING_STATUSES = (DispatchStatus.scheduled, DispatchStatus.sending, DispatchStatus.failed)
+
+
+def booking_link(booking_id: Any) -> str:
+    return f"/bookings/{booking_id}"
+
+
+def send_key(row_id: Any, version: int, attempts: int = 0) -> str:
+    """First attempt: `dispatch:<id>:v<version>`; a retry adds `:a<attempts>` (a new key)."""
+    key = jobs.job_key("dispatch", row_id, version)
+    return f"{key}:a{attempts}" if attempts else key
+
+
+async def enqueue_send(
+    row_id: Any, version: int, send_at: datetime | None, attempts: int = 0, suffix: str = ""
+) -> bool:
+    at = send_at - ENQUEUE_LEAD if send_at is not None else None
+    return await jobs.enqueue_at(
+        SEND_JOB,
+        key=send_key(row_id, version, attempts) + suffix,
+        at=at,
+        job_timeout=JOB_TIMEOUT_SECONDS,
+        dispatch_id=str(row_id),
+        version=version,
+    )
+
+
+def _enqueue_callback(row_id: Any, version: int, send_at: datetime, attempts: int = 0) -> AfterCommit:
+    async def callback() -> None:
+        await enqueue_send(row_id, version, send_at, attempts)
+
+    return callback
+
+
+# --- planning ---------------------------------------------------------------------------------------
+
+
+async def live_row(booking_id: Any) -> Dispatch | None:
+    return await Dispatch.objects().get(Dispatch.live_key == str(booking_id))
+
+
+async def _agent_genesys_id(app_id: int, user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    row = (
+        await Membership.select(Membership.genesys_user_id)
+        .where((Membership.app == app_id) & (Membership.user == user_id))
+        .first()
+    )
+    return (row or {}).get("genesys_user_id") or None
+
+
+def _budget(settings_row: GenesysSettings) -> int:
+    return settings_row.dispatch_budget_per_minute or DEFAULT_BUDGET_PER_MINUTE
+
+
+async def _taken_send_times(app_id: int, due_at: datetime, now: datetime) -> list[datetime]:
+    low = max(now, due_at - SEARCH_WINDOW) - timedelta(minutes=1)
+    rows = await Dispatch.select(Dispatch.next_attempt_at).where(
+        (Dispatch.booking.app == app_id)
+        & Dispatch.status.is_in(list(LIVE_STATUSES))
+        & (Dispatch.next_attempt_at >= low)
+        & (Dispatch.next_attempt_at <= due_at + SEARCH_WINDOW)
+    )
+    return [r["next_attempt_at"] for r in rows if r["next_attempt_at"] is not None]
+
+
+async def _lock_tenant(app_id: int) -> None:
+    # Two planners of one tenant must not pick the same slot. SQLite: the IMMEDIATE transaction
+    # already serializes writers. Taken after the lifecycle's agent locks, always last: no cycle.
+    if not is_sqlite():
+        await Dispatch.raw("SELECT pg_advisory_xact_lock({})", _TENANT_LOCK_BASE + app_id)
+
+
+async def plan_for(booking: Booking, preset: Preset, actor: Actor, now: datetime) -> list[AfterCommit]:
+    """Write the booking's dispatch row when the app dispatches and the agent can be routed to.
+    Call inside the lifecycle transaction (the booking has no live row at this point)."""
+    if not preset.genesys_dispatch_enabled or booking.status in (*FINAL_STATUSES, BookingStatus.started):
+        return []
+    if booking.scheduled_at <= now:
+        return []
+    settings_row = await get_row(booking.app)
+    if not is_provisioned(settings_row):
+        return []
+    agent_genesys_id = await _agent_genesys_id(booking.app, booking.assigned_agent)
+    if agent_genesys_id is None:
+        return []  # shown on the card as "not dispatched" with the reason
+    due_at = booking.scheduled_at - timedelta(minutes=preset.dispatch_minutes_before)
+    await _lock_tenant(booking.app)
+    taken = await _taken_send_times(booking.app, due_at, now)
+    send_at = pick_send_time(due_at, now, taken, _budget(settings_row))
+    row = Dispatch(
+        booking=booking.id,
+        live_key=str(booking.id),
+        due_at=due_at,
+        status=DispatchStatus.scheduled,
+        version=1,
+        attempts=0,
+        next_attempt_at=send_at,
+        message_id=str(uuid.uuid4()),
+        agent_user_id=agent_genesys_id,
+        created_at=now,
+        updated_at=now,
+    )
+    await row.save()
+    payload = {"dispatch_id": str(row.id), "due_at": to_iso_z(due_at), "send_at": to_iso_z(send_at)}
+    if due_at <= now:
+        payload["late"] = True  # booked inside the dispatch window: sent at once, never skipped
+    await events_log.record(booking.id, "pre_meeting_scheduled", actor, payload, now)
+    return [_enqueue_callback(row.id, row.version, send_at)]
+
+
+async def clear_live(
+    booking: Booking,
+    actor: Actor,
+    now: datetime,
+    *,
+    reason: str,
+    statuses: tuple[str, ...] = (*PENDING_STATUSES, DispatchStatus.dispatched),
+    follow_up: bool = False,
+) -> list[AfterCommit]:
+    """Clear the booking's live row when its status is one of `statuses`. With `follow_up`, a row
+    already delivered gets a cancellation message into its conversation (after commit)."""
+    row = await live_row(booking.id)
+    if row is None or row.status not in statuses:
+        return []
+    was = row.status
+    await Dispatch.update(
+        {
+            Dispatch.status: DispatchStatus.cleared,
+            Dispatch.live_key: None,
+            Dispatch.version: row.version + 1,
+            Dispatch.updated_at: now,
+        }
+    ).where(Dispatch.id == row.id)
+    payload: dict[str, Any] = {"dispatch_id": str(row.id), "reason": reason, "was": was}
+    callbacks: list[AfterCommit] = []
+    if follow_up and was == DispatchStatus.dispatched:
+        payload["follow_up"] = True
+        callbacks.append(_follow_up_callback(row.id))
+    await events_log.record(booking.id, "pre_meeting_cleared", actor, payload, now)
+    if was == DispatchStatus.failed and booking.assigned_agent is not None:
+        callbacks.append(_publish_callback(booking.id, booking.assigned_agent))
+    return callbacks
+
+
+def _follow_up_callback(row_id: Any) -> AfterCommit:
+    async def callback() -> None:
+        await jobs.enqueue_at(
+            FOLLOW_UP_JOB,
+            key=f"dispatch-follow-up:{row_id}",
+            at=None,
+            job_timeout=JOB_TIMEOUT_SECONDS,
+            dispatch_id=str(row_id),
+            attempt=1,
+        )
+
+    return callback
+
+
+def _publish_callback(booking_id: Any, agent_id: int) -> AfterCommit:
+    async def callback() -> None:
+        await publish_state(booking_id, agent_id)
+
+    return callback
+
+
+REASONS = {
+    "rescheduled": "The meeting was rescheduled.",
+    "reassigned": "The meeting was given to another agent.",
+    "cancelled": "The meeting was cancelled.",
+    "started": "The agent already joined the meeting.",
+    "completed": "The meeting has ended.",
+    "no_show": "The meeting was marked as a no-show.",
+}
+
+
+@register_planner
+async def plan_dispatch(change: Change) -> list[AfterCommit]:
+    booking, actor, now = change.booking, change.actor, change.now
+    kind = change.kind
+    if kind == "created":
+        return await plan_for(booking, change.preset, actor, now)
+    if kind in ("rescheduled", "reassigned"):
+        # One fresh interaction for the new time (or agent), none for the old one.
+        callbacks = await clear_live(booking, actor, now, reason=REASONS[kind])
+        return callbacks + await plan_for(booking, change.preset, actor, now)
+    if kind == "cancelled":
+        return await clear_live(booking, actor, now, reason=REASONS[kind], follow_up=True)
+    if kind in ("completed", "no_show"):
+        return await clear_live(booking, actor, now, reason=REASONS[kind], statuses=PENDING_STATUSES)
+    if kind in ("started", "joined") and booking.host_joined_at is not None:
+        # The agent is already in the room: nothing left to tell them.
+        statuses = (DispatchStatus.scheduled, DispatchStatus.failed)
+        return await clear_live(booking, actor, now, reason=REASONS["started"], statuses=statuses)
+    return []
+
+
+@presets.register_preset_listener
+async def replan_on_preset_change(change: presets.PresetChange) -> list[AfterCommit]:
+    """Dispatch turned on or off, or a new "minutes before": re-plan rows not yet sent."""
+    if not any(name in change.before for name in PRESET_FIELDS_THAT_REPLAN):
+        return []
+    open_statuses = [BookingStatus.scheduled, BookingStatus.pending_confirmation, BookingStatus.confirmed]
+    upcoming = (
+        await Booking.objects()
+        .where(
+            (Booking.app == change.app_id)
+            & Booking.status.is_in(open_statuses)
+            & (Booking.scheduled_at > change.now)
+        )
+        .order_by(Booking.scheduled_at)
+    )
+    actor, now = change.actor, change.now
+    callbacks: list[AfterCommit] = []
+    for booking in upcoming:
+        row = await live_row(booking.id)
+        if row is not None and row.status in (DispatchStatus.sending, DispatchStatus.dispatched):
+            continue  # already on its way or delivered
+        if row is not None:
+            callbacks += await clear_live(
+                booking, actor, now, reason="The dispatch settings changed.", statuses=PENDING_STATUSES
+            )
+        callbacks += await plan_for(booking, change.preset, actor, now)
+    return callbacks
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+async def booking_for_conversation(conversation_id: str) -> Booking | None:
+    """The booking whose dispatch opened this Genesys conversation (for the interaction widget)."""
+    if not conversation_id:
+        return None
+    row = (
+        await Dispatch.select(Dispatch.booking)
+        .where(Dispatch.conversation_id == conversation_id)
+        .order_by(Dispatch.created_at, ascending=False)
+        .first()
+    )
+    if row is None:
+        return None
+    return await Booking.objects().get(Booking.id == row["booking"])
+
+
+@dataclass
+class DispatchState:
+    """What a card or the booking page shows about the booking's pre-meeting message."""
+
+    booking_id: str
+    state: str  # planned | sending | sent | failed | not_dispatched | none
+    message: str = ""
+    due_at: datetime | None = None
+    send_at: datetime | None = None
+    dispatched_at: datetime | None = None
+    failed_at: datetime | None = None
+    attempts: int = 0
+    last_error: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.state == "failed"
+
+
+def _state_of_row(booking_id: str, row: dict) -> DispatchState:
+    common = {
+        "due_at": row["due_at"],
+        "send_at": row["next_attempt_at"],
+        "dispatched_at": row["dispatched_at"],
+        "failed_at": row["failed_at"],
+        "attempts": row["attempts"],
+        "last_error": row["last_error"] or "",
+    }
+    status = row["status"]
+    if status == DispatchStatus.dispatched:
+        return DispatchState(booking_id, "sent", "Genesys pre-meeting message sent", **common)
+    if status == DispatchStatus.failed:
+        return DispatchState(booking_id, "failed", "Genesys pre-meeting message failed", **common)
+    if status == DispatchStatus.sending:
+        return DispatchState(booking_id, "sending", "Genesys pre-meeting message being sent", **common)
+    if row["attempts"]:
+        return DispatchState(booking_id, "planned", "Genesys pre-meeting message retrying", **common)
+    return DispatchState(booking_id, "planned", "Genesys pre-meeting message planned", **common)
+
+
+async def dispatch_states(booking_ids: list[Any]) -> dict[str, DispatchState]:
+    """The dispatch state of each booking, keyed by the booking id as a string (a handful of
+    queries whatever the number of bookings)."""
+    keys = [str(b) for b in booking_ids]
+    if not keys:
+        return {}
+    found = await Booking.select(Booking.id, Booking.app, Booking.assigned_agent, Booking.status).where(
+        Booking.id.is_in([uuid.UUID(k) for k in keys])
+    )
+    rows = await Dispatch.select(
+        Dispatch.live_key,
+        Dispatch.status,
+        Dispatch.due_at,
+        Dispatch.next_attempt_at,
+        Dispatch.dispatched_at,
+        Dispatch.failed_at,
+        Dispatch.attempts,
+        Dispatch.last_error,
+    ).where(Dispatch.live_key.is_in(keys))
+    by_booking = {r["live_key"]: r for r in rows}
+    app_ids = sorted({b["app"] for b in found})
+    enabled = {
+        p["app"]
+        for p in await Preset.select(Preset.app).where(
+            Preset.app.is_in(app_ids or [0]) & (Preset.genesys_dispatch_enabled == True)  # noqa: E712
+        )
+    }
+    provisioned = {
+        row.app
+        for row in await GenesysSettings.objects().where(GenesysSettings.app.is_in(app_ids or [0]))
+        if is_provisioned(row)
+    }
+    dispatching = enabled & provisioned
+    members = await Membership.select(Membership.app, Membership.user, Membership.genesys_user_id).where(
+        Membership.app.is_in(app_ids or [0])
+    )
+    routable = {(m["app"], m["user"]) for m in members if m["genesys_user_id"]}
+    states: dict[str, DispatchState] = {}
+    for booking in found:
+        key = str(booking["id"])
+        if key in by_booking:
+            states[key] = _state_of_row(key, by_booking[key])
+        elif booking["status"] in FINAL_STATUSES or booking["app"] not in dispatching:
+            states[key] = DispatchState(key, "none")
+        elif booking["assigned_agent"] is None:
+            states[key] = DispatchState(key, "not_dispatched", "Not dispatched: no agent assigned yet")
+        elif (booking["app"], booking["assigned_agent"]) not in routable:
+            states[key] = DispatchState(key, "not_dispatched", "Not dispatched: agent has no Genesys user id")
+        else:
+            states[key] = DispatchState(key, "none")
+    return states
+
+
+async def dispatch_state(booking_id: Any) -> DispatchState:
+    return (await dispatch_states([booking_id])).get(str(booking_id)) or DispatchState(
+        str(booking_id), "none"
+    )
+
+
+async def overview_counts(app_id: int, now: datetime) -> dict[str, int]:
+    """Live dispatch rows of the app by state, for the admin overview."""
+    rows = await Dispatch.select(Dispatch.status, Dispatch.next_attempt_at).where(
+        (Dispatch.booking.app == app_id) & Dispatch.live_key.is_not_null()
+    )
+    counts = {"planned": 0, "sending": 0, "sent": 0, "failed": 0, "overdue": 0}
+    late = now - timedelta(minutes=1)
+    names = {
+        DispatchStatus.scheduled: "planned",
+        DispatchStatus.sending: "sending",
+        DispatchStatus.dispatched: "sent",
+        DispatchStatus.failed: "failed",
+    }
+    for row in rows:
+        counts[names[row["status"]]] += 1
+        if row["status"] == DispatchStatus.scheduled and row["next_attempt_at"] < late:
+            counts["overdue"] += 1
+    return counts
+
+
+# --- retry now --------------------------------------------------------------------------------------
+
+
+async def prepare_retry(booking_id: Any, actor: Actor, now: datetime) -> Dispatch | None:
+    """Put the booking's failed dispatch back to `scheduled` for an immediate attempt; None when
+    there is no failed dispatch to retry. The caller sends it (see `dispatch_send.attempt`)."""
+    async with transaction():
+        row = await live_row(booking_id)
+        if row is None or row.status != DispatchStatus.failed:
+            return None
+        updated = (
+            await Dispatch.update(
+                {
+                    Dispatch.status: DispatchStatus.scheduled,
+                    Dispatch.version: row.version + 1,
+                    Dispatch.attempts: 0,
+                    Dispatch.next_attempt_at: now,
+                    Dispatch.failed_at: None,
+                    Dispatch.updated_at: now,
+                }
+            )
+            .where(
+                (Dispatch.id == row.id)
+                & (Dispatch.status == DispatchStatus.failed)
+                & (Dispatch.version == row.version)
+            )
+            .returning(Dispatch.id)
+        )
+        if not updated:
+            return None
+        payload = {"dispatch_id": str(row.id), "send_at": to_iso_z(now), "retry": True}
+        await events_log.record(row.booking, "pre_meeting_scheduled", actor, payload, now)
+    return await Dispatch.objects().get(Dispatch.id == row.id)
+
+
+# --- rendering for live updates ---------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _templates() -> jinja2.Environment:
+    # Jobs render outside any request, so we keep an environment over the same folder.
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(PROJECT_ROOT / "templates"),
+        autoescape=True,
+        undefined=jinja2.Undefined,
+    )
+    env.filters["localtime"] = localtime
+    return env
+
+
+def render_banner(booking: Any, state: DispatchState, tz: str = "UTC") -> str:
+    return (
+        _templates()
+        .get_template("partials/dispatch_banner.html")
+        .render(booking=booking, dispatch=state, tz=tz)
+    )
+
+
+def live_fragment(booking: Any, state: DispatchState, tz: str = "UTC") -> str:
+    """The banner wrapped for an out-of-band swap into the card or the booking page."""
+    inner = render_banner(booking, state, tz)
+    return f'<div id="dispatch-{booking.id}" hx-swap-oob="true">{inner}</div>'
+
+
+async def publish_state(booking_id: Any, agent_user_id: int) -> None:
+    """Tell the agent's open pages that this booking's dispatch changed (banner in or out)."""
+    from web.scheduling.notifications import viewer_timezone
+
+    booking = await Booking.objects().get(Booking.id == booking_id)
+    if booking is None:
+        return
+    state = await dispatch_state(booking.id)
+    tz = await viewer_timezone(agent_user_id)
+    html = live_fragment(booking, state, tz)
+    await live.publish_to_user(agent_user_id, "dispatch", {"booking_id": str(booking.id), "html": html})
