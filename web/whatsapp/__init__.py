@@ -1,0 +1,1 @@
+"""WhatsApp: the linked sender of a video app and the Cloud API client that sends its templates."""
