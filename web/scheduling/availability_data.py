@@ -7,7 +7,7 @@ bookings and DND windows in every app keep them busy; working hours and exceptio
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from web.db.tables import (
@@ -19,14 +19,10 @@ from web.db.tables import (
 )
 from web.scheduling import availability
 from web.scheduling.availability import BusyBooking, Slot, WorkingWindow
+from web.scheduling.timeutil import parse_wall_time
 
 # Bookings starting this far either side of a range can still reach into it (duration + buffers).
 _REACH = timedelta(days=1)
-
-
-def _hhmm(text: str) -> time:
-    hours, minutes = text.split(":")
-    return time(int(hours), int(minutes))
 
 
 async def working_windows(app_id: int, agent_ids: Iterable[int]) -> list[WorkingWindow]:
@@ -35,7 +31,13 @@ async def working_windows(app_id: int, agent_ids: Iterable[int]) -> list[Working
         return []
     rows = await WorkingHours.select().where((WorkingHours.app == app_id) & WorkingHours.user.is_in(ids))
     return [
-        WorkingWindow(str(r["user"]), r["weekday"], _hhmm(r["start"]), _hhmm(r["end"]), r["timezone"])
+        WorkingWindow(
+            str(r["user"]),
+            r["weekday"],
+            parse_wall_time(r["start"]),  # "24:00" ends a day (people.py accepts it)
+            parse_wall_time(r["end"]),
+            r["timezone"],
+        )
         for r in rows
     ]
 
