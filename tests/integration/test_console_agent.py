@@ -3,12 +3,13 @@ conflict prompt, and never seeing another agent's bookings."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from tests.conftest import form_post
 from tests.fixtures.console import insert_booking, login_as, text_of
 from tests.fixtures.scheduling import at_local, next_workday, tenant, workday_slot  # noqa: F401
-from web.db.tables import Booking, BookingEvent, DndWindow, VideoApp
+from web.db.tables import Booking, BookingEvent, DndWindow, Membership, Preset, Reminder, VideoApp
 from web.scheduling.bookings import NewBooking, create
 from web.scheduling.hooks import Actor
 
@@ -198,3 +199,59 @@ async def test_agents_cannot_reach_other_apps_or_admin_pages(client, tenant, clo
     assert (await client.get(f"/apps/{tenant.public_id}")).status_code == 403
     assert (await client.get(f"/apps/{tenant.public_id}/bookings")).status_code == 403
     assert await BookingEvent.count() == 0
+
+
+async def test_agenda_in_the_agents_zone_shows_the_apps_zone_too_and_navigates_weeks(client, tenant, clock):
+    await Membership.update({Membership.timezone: "Europe/Madrid"}).where(Membership.user == tenant.agent.id)
+    monday = next_workday(clock.now(), days_ahead=14)
+    monday -= timedelta(days=monday.weekday())
+    tuesday = monday + timedelta(days=1)
+    # 20:00 on Tuesday in Bogota is 02:00 on Wednesday in Madrid: the card sits on Wednesday.
+    late = await insert_booking(tenant.app_id, tenant.agent.id, at_local(tuesday, 20), guest_name="Night Owl")
+    await insert_booking(
+        tenant.app_id, tenant.agent.id, at_local(monday + timedelta(days=7), 9), guest_name="Next Week"
+    )
+    await login_as(client, tenant.agent, tenant.agent_password)
+
+    page = await client.get(f"/my-schedules?app={tenant.public_id}&week={tuesday.isoformat()}")
+    words = text_of(page.text)
+    assert "Times in your time zone, Europe/Madrid; the app's zone is America/Bogota." in words
+    wednesday = (monday + timedelta(days=2)).strftime("%A %d %B")
+    card = text_of(page.text.split(f'id="booking-{late.id}"')[1].split("</article>")[0])
+    assert "02:00" in card and "20:00 America/Bogota" in card
+    assert words.index(wednesday) < words.index("Night Owl")
+    assert "Next Week" not in words and "1 meeting this week." in words
+
+    links = {rel: re.search(rf'href="([^"]+)" rel="{rel}"', page.text).group(1) for rel in ("prev", "next")}
+    assert f"week={(monday - timedelta(days=7)).isoformat()}" in links["prev"]
+    following = await client.get(links["next"].replace("&amp;", "&"))
+    assert "Next Week" in text_of(following.text) and "Night Owl" not in text_of(following.text)
+    # a malformed week falls back to this week instead of failing
+    assert (await client.get(f"/my-schedules?app={tenant.public_id}&week=someday")).status_code == 200
+
+
+async def test_dnd_notify_sends_conflict_notices_when_the_preset_enables_them(client, tenant, clock):
+    day = next_workday(clock.now())
+    for hour, name in ((10, "Eve Early"), (11, "Finn Later")):
+        await insert_booking(tenant.app_id, tenant.agent.id, at_local(day, hour), guest_name=name)
+    await login_as(client, tenant.agent, tenant.agent_password)
+    window = {"starts_at": f"{day.isoformat()}T09:30", "ends_at": f"{day.isoformat()}T10:30"}
+
+    # conflict notices are off in the default preset: the agent is told to reach the customer
+    off = await form_post(client, f"/my-schedules/{tenant.public_id}/dnd", {**window, "decision": "notify"})
+    assert off.status_code == 200
+    assert "Conflict notices are off in this app&#39;s preset: contact the 1 customer yourself." in off.text
+    assert await Reminder.count() == 0
+
+    await Preset.update({Preset.reminders: {"conflict_notice": ["whatsapp"]}}).where(
+        Preset.app == tenant.app_id
+    )
+    window = {"starts_at": f"{day.isoformat()}T09:00", "ends_at": f"{day.isoformat()}T12:00"}
+    on = await form_post(client, f"/my-schedules/{tenant.public_id}/dnd", {**window, "decision": "notify"})
+    assert "2 customers will be told they can reschedule." in text_of(on.text)
+    notices = await Reminder.select(Reminder.kind, Reminder.booking.guest_name.as_alias("guest"))
+    assert sorted((r["kind"], r["guest"]) for r in notices) == [
+        ("conflict_notice", "Eve Early"),
+        ("conflict_notice", "Finn Later"),
+    ]
+    assert await DndWindow.count() == 2

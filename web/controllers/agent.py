@@ -231,9 +231,18 @@ def _dnd_message(result: people.DndResult, ids: list) -> str:
     if not result.notices_supported:
         return (
             "Do-not-disturb window saved. Customer notices are not available here: "
-            f"contact the {len(ids)} customers yourself."
+            f"contact the {_customers(len(ids))} yourself."
         )
-    return f"Do-not-disturb window saved. {result.notified} customers will be told they can reschedule."
+    if not result.notified:
+        return (
+            "Do-not-disturb window saved. Conflict notices are off in this app's preset: "
+            f"contact the {_customers(len(ids))} yourself."
+        )
+    return f"Do-not-disturb window saved. {_customers(result.notified)} will be told they can reschedule."
+
+
+def _customers(n: int) -> str:
+    return f"{n} customer{'s' if n != 1 else ''}"
 
 
 async def _dnd_answer(request, user, app, member, embedded, dnd, tz) -> Template:

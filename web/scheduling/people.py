@@ -288,7 +288,8 @@ async def add_dnd(
             result.notices_supported = False
         else:
             created = await create_notices(notify_booking_ids, actor, now)
-            result.notified = len(created) if isinstance(created, list | tuple) else len(notify_booking_ids)
+            # The maker answers with how many notices it created (or the rows themselves).
+            result.notified = created if isinstance(created, int) else len(created)
     return result
 
 
