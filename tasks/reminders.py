@@ -108,12 +108,33 @@ async def attempt(deps: Deps, reminder_id: Any, version: int) -> str:
             sender, row.recipient, spec.name, spec.language, parameters, attempts=1
         )
     except _NotSendable as exc:
+        _log_send("not sent", booking, row, attempts, error=str(exc))
         return await _fail(row, booking, claimed, attempts, str(exc))
     except WhatsAppError as exc:
+        _log_send("rejected", booking, row, attempts, error=exc.plain_words())
         if exc.permanent or attempts >= MAX_ATTEMPTS:
             return await _fail(row, booking, claimed, attempts, exc.plain_words())
         return await _retry(row, claimed, attempts, exc)
+    _log_send("accepted", booking, row, attempts, provider_message_id=sent.message_id)
     return await _sent(row, booking, claimed, attempts, sent.message_id)
+
+
+def _log_send(outcome: str, booking: Booking, row: Reminder, attempt_number: int, **more: Any) -> None:
+    """One structured line per send to WhatsApp, keyed by booking (no phone number, no token)."""
+    log.log(
+        logging.INFO if outcome == "accepted" else logging.WARNING,
+        "reminder send %s",
+        outcome,
+        extra={
+            "event": "reminder_send",
+            "outcome": outcome,
+            "booking_id": str(booking.id),
+            "reminder_id": str(row.id),
+            "kind": row.kind,
+            "attempt": attempt_number,
+            **more,
+        },
+    )
 
 
 async def _set(row_id: Any, version: int, status: str, values: dict) -> bool:

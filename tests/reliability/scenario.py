@@ -13,9 +13,20 @@ from datetime import timedelta
 
 from simulators.genesys.fixture import ANA_ID, BEN_ID, CLEO_ID
 from tests.fixtures.genesys_sim import GenesysSim
+from tests.fixtures.whatsapp_sim import WhatsAppSim
 from web import clock
 from web.auth import create_user
-from web.db.tables import Booking, BookingEvent, Dispatch, DispatchStatus, Membership, Notification, Role
+from web.db.tables import (
+    Booking,
+    BookingEvent,
+    Dispatch,
+    DispatchStatus,
+    Membership,
+    Notification,
+    Reminder,
+    ReminderStatus,
+    Role,
+)
 from web.scheduling import bookings, presets
 from web.scheduling.hooks import Actor
 
@@ -23,6 +34,7 @@ ADMIN = Actor("admin", "1")
 INBOUND = r"/inbound/open/message"
 # Long enough that a fresh worker process is up and the trigger is in Redis before anything is due.
 DEFAULT_DUE_IN_SECONDS = 6.0
+REMINDER_MINUTES_BEFORE = 15
 
 
 async def eventually(condition: Callable[[], Awaitable[object]], timeout: float, what: str):
@@ -55,8 +67,13 @@ async def add_agents(tenant, count: int) -> list[int]:
     return ids
 
 
-async def enable_dispatch(tenant, minutes_before: int = 5) -> None:
+async def enable_dispatch(tenant, minutes_before: int = 5, *, remind: bool = False) -> None:
+    """Dispatch on; with `remind`, also the WhatsApp reminder that fires at the same moment (the
+    15-minute one: `minutes_before` must then be 15) and no other."""
     values = {"genesys_dispatch_enabled": True, "dispatch_minutes_before": minutes_before}
+    if remind:
+        assert minutes_before == REMINDER_MINUTES_BEFORE
+        values["reminders"] = {"reminder_15m": ["whatsapp"]}
     await presets.save_preset(tenant.app_id, values, ADMIN, clock.now())
 
 
@@ -67,10 +84,13 @@ async def book_due_soon(
     due_in: float = DEFAULT_DUE_IN_SECONDS,
     minutes_before: int = 5,
     spread: float = 0.5,
+    remind: bool = False,
 ) -> list[Booking]:
     """`count` meetings (one agent each) whose dispatch falls due `due_in` seconds from now, then
-    every `spread` seconds."""
-    await enable_dispatch(tenant, minutes_before)
+    every `spread` seconds; with `remind`, each meeting's WhatsApp reminder falls due with it."""
+    if remind:
+        minutes_before = REMINDER_MINUTES_BEFORE
+    await enable_dispatch(tenant, minutes_before, remind=remind)
     agents = await add_agents(tenant, count)
     now = clock.now()
     made = []
@@ -140,3 +160,26 @@ async def assert_failed_visibly_exactly_once(tenant, made: list[Booking]) -> Non
     assert await events_of(made, "pre_meeting_dispatched") == []
     notices = await Notification.objects().where(Notification.kind == "dispatch_failed")
     assert sorted(n.recipient for n in notices) == sorted(b.assigned_agent for b in made)
+
+
+async def reminder_rows(made: list[Booking]) -> list[Reminder]:
+    return await Reminder.objects().where(Reminder.booking.is_in([b.id for b in made]))
+
+
+async def all_reminders_settled(made: list[Booking]) -> bool:
+    rows = await reminder_rows(made)
+    done = (ReminderStatus.sent, ReminderStatus.failed)
+    return len(rows) == len(made) and all(r.status in done for r in rows)
+
+
+async def assert_reminded_exactly_once(sim: WhatsAppSim, made: list[Booking]) -> None:
+    """What the customers and the timeline see: one WhatsApp message per meeting, one
+    'reminder_sent' line each, no failure."""
+    assert {b.guest_phone: len(sim.messages(to=b.guest_phone)) for b in made} == {
+        b.guest_phone: 1 for b in made
+    }
+    rows = await reminder_rows(made)
+    assert sorted(r.status for r in rows) == [ReminderStatus.sent] * len(made)
+    sent = await events_of(made, "reminder_sent")
+    assert sorted(str(e.booking) for e in sent) == sorted(str(b.id) for b in made)
+    assert await events_of(made, "reminder_failed") == []

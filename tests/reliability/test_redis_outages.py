@@ -1,6 +1,7 @@
 """Redis loses everything while messages are pending: its data flushed, or the server restarted
-without persistence. The database rows are the truth; the worker's reconciler re-creates the lost
-triggers (or sends what is already due) and every message still goes out exactly once."""
+without persistence. Each meeting has a pre-meeting dispatch to Genesys and a WhatsApp reminder
+due at the same moment. The database rows are the truth; the worker's reconciler re-creates the
+lost triggers (or sends what is already due) and every message still goes out exactly once."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ import pytest
 import redis
 
 from tests.reliability.harness import PrivateRedis
-from tests.reliability.scenario import all_settled, assert_delivered_exactly_once, book_due_soon, eventually
+from tests.reliability.scenario import (
+    all_reminders_settled,
+    all_settled,
+    assert_delivered_exactly_once,
+    assert_reminded_exactly_once,
+    book_due_soon,
+    eventually,
+)
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(75)]
 
@@ -39,10 +47,14 @@ def saq_keys(url: str) -> list[bytes]:
         client.close()
 
 
-async def test_redis_flushed_while_dispatches_are_pending(
-    genesys_tenant, genesys_sim, private_redis, start_worker
+async def everything_sent(made) -> bool:
+    return await all_settled(made) and await all_reminders_settled(made)
+
+
+async def test_redis_flushed_while_dispatches_and_reminders_are_pending(
+    reminding_tenant, genesys_sim, whatsapp_sim, private_redis, start_worker
 ):
-    made = await book_due_soon(genesys_tenant, MEETINGS, due_in=8)
+    made = await book_due_soon(reminding_tenant, MEETINGS, due_in=8, remind=True)
     worker = start_worker()
     assert saq_keys(private_redis.url), "the triggers should be in Redis before the flush"
 
@@ -50,15 +62,16 @@ async def test_redis_flushed_while_dispatches_are_pending(
     client.flushdb()
     client.close()
 
-    await eventually(lambda: all_settled(made), RECOVERY_SECONDS, "every dispatch to be sent")
+    await eventually(lambda: everything_sent(made), RECOVERY_SECONDS, "every message to be sent")
     await assert_delivered_exactly_once(genesys_sim, made)
+    await assert_reminded_exactly_once(whatsapp_sim, made)
     assert worker.process.poll() is None
 
 
-async def test_redis_restarted_empty_while_dispatches_are_pending(
-    genesys_tenant, genesys_sim, private_redis, start_worker
+async def test_redis_restarted_empty_while_dispatches_and_reminders_are_pending(
+    reminding_tenant, genesys_sim, whatsapp_sim, private_redis, start_worker
 ):
-    made = await book_due_soon(genesys_tenant, MEETINGS, due_in=8)
+    made = await book_due_soon(reminding_tenant, MEETINGS, due_in=8, remind=True)
     worker = start_worker()
 
     assert saq_keys(private_redis.url), "the triggers should be in Redis before the restart"
@@ -72,6 +85,7 @@ async def test_redis_restarted_empty_while_dispatches_are_pending(
     assert client.get("sentinel") is None
     client.close()
 
-    await eventually(lambda: all_settled(made), RECOVERY_SECONDS, "every dispatch to be sent")
+    await eventually(lambda: everything_sent(made), RECOVERY_SECONDS, "every message to be sent")
     await assert_delivered_exactly_once(genesys_sim, made)
+    await assert_reminded_exactly_once(whatsapp_sim, made)
     assert worker.process.poll() is None, "the worker must ride out the outage"

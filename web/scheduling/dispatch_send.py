@@ -124,10 +124,35 @@ async def attempt(deps: Deps, dispatch_id: Any, version: int, *, resume: bool = 
             tenant.credentials, tenant.integration_id, body, prefetch_conversation_id=True, attempts=1
         )
     except GenesysError as exc:
+        _log_send("rejected", booking, row, attempts, exc.correlation_id, error=exc.plain_words())
         return await _after_error(row, booking, claimed, attempts, exc.plain_words(), exc)
     except _NotSendable as exc:
+        _log_send("not sent", booking, row, attempts, None, error=str(exc))
         return await _after_error(row, booking, claimed, attempts, str(exc), None)
+    _log_send("accepted", booking, row, attempts, sent.correlation_id, conversation_id=sent.conversation_id)
     return await _after_success(row, booking, claimed, attempts, sent)
+
+
+def _log_send(
+    outcome: str, booking: Booking, row: Dispatch, attempt_number: int, correlation: str | None, **more
+) -> None:
+    """One structured line per send to Genesys: the booking and Genesys' correlation id let support
+    follow one message from our timeline into Genesys' own logs. Nothing secret goes in."""
+    log.log(
+        logging.INFO if outcome == "accepted" else logging.WARNING,
+        "dispatch send %s",
+        outcome,
+        extra={
+            "event": "dispatch_send",
+            "outcome": outcome,
+            "booking_id": str(booking.id),
+            "dispatch_id": str(row.id),
+            "message_id": row.message_id,
+            "attempt": attempt_number,
+            "correlation_id": correlation or "",
+            **more,
+        },
+    )
 
 
 class _NotSendable(Exception):
@@ -297,19 +322,24 @@ async def send_follow_up(deps: Deps, dispatch_id: Any, attempt_number: int = 1) 
     tenant = await load_genesys(booking.app, deps.settings.secret_key)
     if tenant is None:
         return False
+    message_id = f"{row.message_id}-cancelled"
     body = follow_up_body(
         booking=booking,
-        message_id=f"{row.message_id}-cancelled",
+        message_id=message_id,
         sent_at=clock.now(),
         agent_genesys_id=row.agent_user_id,
     )
     try:
-        await deps.genesys.send_inbound_open_message(
+        sent = await deps.genesys.send_inbound_open_message(
             tenant.credentials, tenant.integration_id, body, prefetch_conversation_id=True, attempts=1
         )
     except GenesysError as exc:
+        words = exc.plain_words()
+        _log_send(
+            "rejected", booking, row, attempt_number, exc.correlation_id, error=words, message_id=message_id
+        )
         if exc.permanent or attempt_number >= FOLLOW_UP_ATTEMPTS:
-            log.warning("cancellation follow-up for dispatch %s not sent: %s", row.id, exc.plain_words())
+            log.warning("cancellation follow-up for dispatch %s not sent: %s", row.id, words)
             return False
         delay = backoff_seconds(attempt_number, exc.retry_after)
         await dispatch.jobs.enqueue_at(
@@ -321,4 +351,5 @@ async def send_follow_up(deps: Deps, dispatch_id: Any, attempt_number: int = 1) 
             attempt=attempt_number + 1,
         )
         return False
+    _log_send("accepted", booking, row, attempt_number, sent.correlation_id, message_id=message_id)
     return True

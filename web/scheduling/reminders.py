@@ -53,6 +53,8 @@ NOT_SENT_CHANNEL = "only WhatsApp reminders are sent (Genesys gets the pre-meeti
 
 ENQUEUE_AHEAD = timedelta(hours=1)
 STUCK_SENDING_AFTER = timedelta(seconds=60)
+# Past its time by this much, a pending row's trigger is taken as late or lost.
+LOST_TRIGGER_AFTER = timedelta(seconds=5)
 
 
 def send_key(row_id: Any, version: int) -> str:
@@ -319,7 +321,8 @@ async def repair_reminders(now: datetime) -> dict[str, int]:
     """Re-create what a lost Redis took with it, from the rows:
 
     - pending WhatsApp rows due within the next hour, or overdue, are enqueued again (saq ignores
-      a key it still holds, so a healthy trigger is not doubled);
+      a key it still holds, so a healthy trigger is not doubled; an overdue row gets a trigger
+      of its own, as the one it holds may be set for a later time);
     - rows stuck in `sending` for over a minute (their runner died) go back to pending under a new
       version and are sent again. WhatsApp has no idempotency key: if the runner died exactly
       between the provider's answer and our write, the customer gets that message twice. We accept
@@ -334,6 +337,10 @@ async def repair_reminders(now: datetime) -> dict[str, int]:
     for row in due:
         if await enqueue_send(row["id"], row["version"], row["fire_at"]):
             report["enqueued"] += 1
+        if row["fire_at"] <= now - LOST_TRIGGER_AFTER:
+            # The trigger saq holds may be set for a later wall-clock time (the clock jumped
+            # forward): one more under its own key. The claim lets only one of them send.
+            await enqueue_send(row["id"], row["version"], None, ":overdue")
     stuck = await Reminder.select(Reminder.id, Reminder.version).where(
         (Reminder.status == ReminderStatus.sending) & (Reminder.updated_at <= now - STUCK_SENDING_AFTER)
     )
