@@ -3,6 +3,7 @@ booking on behalf of an agent."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from tests.conftest import form_post
@@ -214,3 +215,72 @@ async def test_admin_books_on_behalf_of_an_agent(client, tenant, clock):
     assert missing.status_code == 400
     assert "Give a phone number or an email address." in missing.text
     assert 'value="No Contact"' in missing.text
+
+
+async def test_master_view_searches_phone_numbers_and_keeps_the_filters_in_the_pager(client, tenant, clock):
+    day = next_workday(clock.now())
+    await insert_booking(
+        tenant.app_id,
+        tenant.agent.id,
+        at_local(day, 9),
+        guest_name="Phone Match",
+        guest_phone="+573009998877",
+    )
+    for i in range(51):
+        await insert_booking(
+            tenant.app_id,
+            tenant.agent.id,
+            at_local(day, 10),
+            guest_name=f"Busy {i:02d}",
+            status="cancelled",
+            guest_phone="+573001112233",
+        )
+    await login_as(client, tenant.admin, tenant.admin_password)
+    base = f"/apps/{tenant.public_id}/bookings"
+
+    found = text_of((await client.get(f"{base}?q=9998877")).text)
+    assert "Phone Match" in found and "Busy 00" not in found
+
+    page = await client.get(f"{base}?status=cancelled&agent={tenant.agent.id}")
+    assert "Showing 1–50 of 51 bookings." in text_of(page.text)
+    following = re.search(r'href="(\?[^"]*page=2[^"]*)"', page.text).group(1).replace("&amp;", "&")
+    assert "status=cancelled" in following and f"agent={tenant.agent.id}" in following
+    assert "Showing 51–51 of 51 bookings." in text_of((await client.get(base + following)).text)
+
+
+async def test_availability_errors_are_shown_next_to_their_fields(client, tenant, clock):
+    await login_as(client, tenant.admin, tenant.admin_password)
+    base = f"/apps/{tenant.public_id}/agents/{tenant.agent.id}/availability"
+    day = next_workday(clock.now())
+
+    exc = await form_post(
+        client, f"{base}/exceptions", {"kind": "holiday", "starts_at": f"{day}T12:00", "ends_at": "later"}
+    )
+    assert exc.status_code == 400
+    assert 'aria-describedby="kind-error"' in exc.text and 'id="ends_at-error"' in exc.text
+    assert f'value="{day}T12:00"' in exc.text  # what was typed stays
+
+    dnd = await form_post(client, f"{base}/dnd", {"starts_at": f"{day}T15:00", "ends_at": f"{day}T14:00"})
+    assert dnd.status_code == 400 and "The end must be after the start." in dnd.text
+    assert await AvailabilityException.count() == 0 and await DndWindow.count() == 0
+
+    # another app's member is not reachable through this app
+    assert (await client.get(f"/apps/{tenant.public_id}/agents/999999/availability")).status_code == 404
+
+
+async def test_admin_cannot_book_for_someone_outside_the_app(client, tenant, clock, make_user):
+    outsider = await make_user("outsider@example.com", "outsider password")
+    await login_as(client, tenant.admin, tenant.admin_password)
+    local = workday_slot(clock.now(), 15).astimezone(zone("America/Bogota")).strftime("%Y-%m-%dT%H:%M")
+    response = await form_post(
+        client,
+        f"/apps/{tenant.public_id}/bookings/new",
+        {
+            "assigned_agent_id": str(outsider.id),
+            "guest_name": "Nobody's Guest",
+            "guest_email": "guest@example.com",
+            "scheduled_at": local,
+        },
+    )
+    assert response.status_code == 400 and 'id="assigned_agent_id-error"' in response.text
+    assert await Booking.count() == 0
