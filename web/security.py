@@ -1,12 +1,18 @@
 """Security headers and cookie attributes, applied to every response in one place.
 
 Embedded pages (inside Genesys Cloud) put the origins allowed to frame them in
-`scope["state"]["frame_ancestors"]`; every other response refuses framing.
+`scope["state"]["frame_ancestors"]`. A session started inside Genesys carries those origins too, so
+the console pages the agent reaches from there (the booking detail, another week) stay framable by
+Genesys alone; every other response refuses framing.
 """
 
 from __future__ import annotations
 
 from litestar.types import Message, Scope
+
+# The session key under which an embedded sign-in keeps who may frame its pages
+# (web.genesys.embedded writes it).
+SESSION_FRAME_KEY = "frame_ancestors"
 
 BASE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -17,6 +23,13 @@ BASE_CSP = (
 def allow_framing(scope: Scope, origins: list[str]) -> None:
     """Called by embedded handlers: only these origins may frame this response."""
     scope.setdefault("state", {})["frame_ancestors"] = [o for o in origins if o]
+
+
+def session_frame_ancestors(scope: Scope) -> list[str]:
+    """The origins an embedded session's pages may be framed by (empty for other sessions)."""
+    session = scope.get("session")
+    origins = session.get(SESSION_FRAME_KEY) if isinstance(session, dict) else None
+    return [o for o in origins or [] if isinstance(o, str) and o]
 
 
 def _cookies_can_be_cross_site(scope: Scope) -> bool:
@@ -33,7 +46,7 @@ async def security_headers(message: Message, scope: Scope) -> None:
     if message["type"] != "http.response.start":
         return
     headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in (b"x-frame-options",)]
-    ancestors = scope.get("state", {}).get("frame_ancestors")
+    ancestors = scope.get("state", {}).get("frame_ancestors") or session_frame_ancestors(scope)
     if ancestors:
         frame = "frame-ancestors " + " ".join(ancestors)
     else:

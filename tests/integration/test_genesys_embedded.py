@@ -24,6 +24,7 @@ from tests.fixtures.genesys_app import (  # noqa: F401
 )
 from tests.fixtures.scheduling import create_tenant, workday_slot
 from web.db.tables import Booking, Dispatch, DispatchStatus, DndWindow, GenesysSettings, Preset
+from web.genesys.provisioning import my_schedules_properties
 
 
 def frame_ancestors(response) -> str:
@@ -236,3 +237,33 @@ async def test_widget_refuses_a_conversation_of_another_app(client, embedded_ten
     page = await genesys_sign_in(client, genesys_sim, widget_url(embedded_tenant, conversation_id), ANA_ID)
     assert page.status_code == 404
     assert "Wanda Widget" not in page.text
+
+
+async def test_console_pages_reached_from_genesys_stay_framable_by_genesys_only(
+    client, embedded_tenant, genesys_sim, clock
+):
+    tenant = embedded_tenant
+    booking = await insert_booking(tenant.app_id, tenant.agent.id, workday_slot(clock.now()))
+    await genesys_sign_in(client, genesys_sim, embedded_url(tenant), ANA_ID)
+    for path in (f"/bookings/{booking.id}?embedded=1", f"/my-schedules?app={tenant.public_id}&embedded=1"):
+        page = await client.get(path)
+        assert page.status_code == 200, path
+        assert "chrome-compact" in page.text
+        assert frame_ancestors(page) == f"frame-ancestors {APPS_ORIGIN}", path
+        assert "x-frame-options" not in page.headers
+
+
+async def test_the_url_provisioned_in_genesys_opens_the_genesys_sign_in(client, embedded_tenant, genesys_sim):
+    tenant = embedded_tenant
+    url = my_schedules_properties("http://localhost:8000", tenant.public_id)["url"]
+    filled = (
+        url.replace("{{gcHostOrigin}}", APPS_ORIGIN)
+        .replace("{{gcTargetEnv}}", "prod")
+        .replace("{{gcLangTag}}", "en-us")
+        .replace("{{gcUsePopupAuth}}", "false")
+    )
+    parts = urlsplit(filled)
+    start = await client.get(f"{parts.path}?{parts.query}")
+    assert start.status_code == 302, start.text
+    assert start.headers["location"].startswith(f"{genesys_sim.url}/oauth/authorize")
+    assert frame_ancestors(start) == f"frame-ancestors {APPS_ORIGIN}"

@@ -107,7 +107,7 @@ def test_my_schedules_properties_follow_the_documented_keys():
     properties = my_schedules_properties(PUBLIC_URL + "/", APP_PUBLIC_ID, groups=[GROUP_ID])
     assert properties == {
         "url": (
-            "https://punctual.example.com/my-schedules?embedded=1&app=clinic-video"
+            "https://punctual.example.com/genesys/my-schedules?app=clinic-video"
             "&gcHostOrigin={{gcHostOrigin}}&gcTargetEnv={{gcTargetEnv}}"
             "&gcLangTag={{gcLangTag}}&gcUsePopupAuth={{gcUsePopupAuth}}"
         ),

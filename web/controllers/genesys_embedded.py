@@ -25,7 +25,7 @@ from web.genesys.settings_store import TenantGenesys
 from web.scheduling.directory import app_by_public_id, membership
 from web.scheduling.presets import get_preset
 from web.scheduling.rooms import room_links
-from web.security import allow_framing
+from web.security import allow_framing, session_frame_ancestors
 
 log = logging.getLogger("punctual.genesys.embedded")
 
@@ -115,7 +115,7 @@ async def _refused_page(request: Request, exc: Refused) -> Template:
     # Prefer what is already known: the tenant's origins, then the session's, else every region's.
     origins = (
         request.scope.get("state", {}).get("frame_ancestors")
-        or embedded.session_frame_ancestors(request.scope)
+        or session_frame_ancestors(request.scope)
         or settings_store.frame_origins(None, _extra(request))
     )
     return refusal(request, exc.reason, exc.status, origins)

@@ -21,12 +21,12 @@ from litestar import Request
 
 from web.auth import SESSION_USER_KEY, sign_in
 from web.db.tables import User
+from web.security import SESSION_FRAME_KEY
 
 STATE_TTL_SECONDS = 600
 TICKET_TTL_SECONDS = 60
 # Session keys of an embedded sign-in: the app it is for and who may frame its pages.
 SESSION_APP_KEY = "genesys_app"
-SESSION_FRAME_KEY = "frame_ancestors"
 
 MY_SCHEDULES_PATH = "/genesys/my-schedules"
 WIDGET_PATH = "/genesys/widget"
@@ -205,9 +205,3 @@ async def session_user(request: Request, app_public_id: str) -> User | None:
         return None
     return await User.objects().get(User.id == session[SESSION_USER_KEY])
 
-
-def session_frame_ancestors(scope: Mapping[str, Any]) -> list[str]:
-    """The origins an embedded session's pages may be framed by (empty for other sessions)."""
-    session = scope.get("session") or {}
-    origins = session.get(SESSION_FRAME_KEY) if isinstance(session, dict) else None
-    return [o for o in origins or [] if isinstance(o, str)]

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from web.genesys.client import GenesysClient, GenesysCredentials
+from web.genesys.embedded import MY_SCHEDULES_PATH, WIDGET_PATH
 from web.genesys.errors import NotFound, VersionConflict
 
 log = logging.getLogger(__name__)
@@ -45,9 +46,10 @@ class IntegrationState:
 def my_schedules_properties(
     public_url: str, app_public_id: str, groups: Iterable[str] | None = None
 ) -> dict[str, Any]:
-    """Properties of the "My schedules" sidebar widget (`embedded-client-app`)."""
+    """Properties of the "My schedules" sidebar widget (`embedded-client-app`): the agenda behind the
+    Genesys sign-in, in compact chrome."""
     app = quote(app_public_id, safe="")
-    url = f"{public_url.rstrip('/')}/my-schedules?embedded=1&app={app}&{HOST_PLACEHOLDERS}"
+    url = f"{public_url.rstrip('/')}{MY_SCHEDULES_PATH}?app={app}&{HOST_PLACEHOLDERS}"
     properties: dict[str, Any] = {
         "url": url,
         "displayType": "widget",
@@ -68,7 +70,7 @@ def interaction_widget_properties(
 ) -> dict[str, Any]:
     """Properties of the per-interaction widget, shown on open-messaging interactions only."""
     url = (
-        f"{public_url.rstrip('/')}/genesys/widget?conversationId={{{{gcConversationId}}}}"
+        f"{public_url.rstrip('/')}{WIDGET_PATH}?conversationId={{{{gcConversationId}}}}"
         f"&app={quote(app_public_id, safe='')}&{HOST_PLACEHOLDERS}"
     )
     properties: dict[str, Any] = {
