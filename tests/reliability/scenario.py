@@ -98,7 +98,7 @@ async def book_due_soon(
         start = now + timedelta(minutes=minutes_before, seconds=due_in + index * spread)
         data = bookings.NewBooking(
             guest_name=f"Guest {index}",
-            guest_phone=f"+57300{index:07d}",
+            guest_phone=f"+57300{uuid.uuid4().int % 10**7:07d}",  # distinct: messages are counted per number
             scheduled_at=start,
             assigned_agent_id=agent,
             duration_minutes=15,
