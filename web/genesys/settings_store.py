@@ -4,7 +4,7 @@ client needs. The app is "provisioned" when every field is set and the last conn
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -158,9 +158,22 @@ def validate_settings(
     return values, errors
 
 
+ProvisionedListener = Callable[[int, datetime], Awaitable[None]]
+_provisioned_listeners: list[ProvisionedListener] = []
+
+
+def on_provisioned(listener: ProvisionedListener) -> ProvisionedListener:
+    """Decorator: `listener(app_id, now)` runs when a connection test makes the app provisioned
+    (work that waited for Genesys, such as pre-meeting dispatches, can be planned). Idempotent."""
+    if listener not in _provisioned_listeners:
+        _provisioned_listeners.append(listener)
+    return listener
+
+
 async def record_test(app_id: int, report: list[dict[str, Any]], now: datetime) -> GenesysSettings:
     """Keep the outcome of a connection test; the app is provisioned only if every check passed."""
     ok = bool(report) and all(item["ok"] for item in report)
+    was_provisioned = is_provisioned(await get_row(app_id))
     await GenesysSettings.update(
         {
             GenesysSettings.last_test_ok: ok,
@@ -168,7 +181,11 @@ async def record_test(app_id: int, report: list[dict[str, Any]], now: datetime) 
             GenesysSettings.last_test_report: report,
         }
     ).where(GenesysSettings.app == app_id)
-    return await get_row(app_id)
+    row = await get_row(app_id)
+    if is_provisioned(row) and not was_provisioned:
+        for listener in list(_provisioned_listeners):
+            await listener(app_id, now)
+    return row
 
 
 async def save_setup(app_id: int, **fields: Any) -> None:

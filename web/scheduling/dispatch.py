@@ -32,11 +32,11 @@ from web.db.tables import (
     Membership,
     Preset,
 )
-from web.genesys.settings_store import get_row, is_provisioned
+from web.genesys.settings_store import get_row, is_provisioned, on_provisioned
 from web.scheduling import jobs, presets
 from web.scheduling import timeline as events_log
 from web.scheduling.dispatch_budget import DEFAULT_BUDGET_PER_MINUTE, SEARCH_WINDOW, pick_send_time
-from web.scheduling.hooks import Actor, AfterCommit, Change, register_planner
+from web.scheduling.hooks import Actor, AfterCommit, Change, register_planner, run_after_commit
 from web.scheduling.timeutil import to_iso_z
 from web.settings import PROJECT_ROOT
 from web.templating import localtime
@@ -254,27 +254,40 @@ async def replan_on_preset_change(change: presets.PresetChange) -> list[AfterCom
     """Dispatch turned on or off, or a new "minutes before": re-plan rows not yet sent."""
     if not any(name in change.before for name in PRESET_FIELDS_THAT_REPLAN):
         return []
+    return await _replan_upcoming(change.app_id, change.preset, change.actor, change.now)
+
+
+@on_provisioned
+async def plan_when_provisioned(app_id: int, now: datetime) -> None:
+    """Genesys just became usable: upcoming bookings get the dispatch they could not have before."""
+    async with transaction():
+        preset = await presets.get_preset(app_id)
+        callbacks = await _replan_upcoming(app_id, preset, Actor.system(), now, only_missing=True)
+    await run_after_commit(callbacks)
+
+
+async def _replan_upcoming(
+    app_id: int, preset: Preset, actor: Actor, now: datetime, *, only_missing: bool = False
+) -> list[AfterCommit]:
+    """Clear and plan again every upcoming booking's dispatch that is not yet on its way
+    (`only_missing`: plan the bookings that have none, leave the others as they are)."""
     open_statuses = [BookingStatus.scheduled, BookingStatus.pending_confirmation, BookingStatus.confirmed]
     upcoming = (
         await Booking.objects()
-        .where(
-            (Booking.app == change.app_id)
-            & Booking.status.is_in(open_statuses)
-            & (Booking.scheduled_at > change.now)
-        )
+        .where((Booking.app == app_id) & Booking.status.is_in(open_statuses) & (Booking.scheduled_at > now))
         .order_by(Booking.scheduled_at)
     )
-    actor, now = change.actor, change.now
     callbacks: list[AfterCommit] = []
     for booking in upcoming:
         row = await live_row(booking.id)
-        if row is not None and row.status in (DispatchStatus.sending, DispatchStatus.dispatched):
-            continue  # already on its way or delivered
+        on_its_way = row is not None and row.status in (DispatchStatus.sending, DispatchStatus.dispatched)
+        if on_its_way or (row is not None and only_missing):
+            continue
         if row is not None:
             callbacks += await clear_live(
                 booking, actor, now, reason="The dispatch settings changed.", statuses=PENDING_STATUSES
             )
-        callbacks += await plan_for(booking, change.preset, actor, now)
+        callbacks += await plan_for(booking, preset, actor, now)
     return callbacks
 
 

@@ -1,0 +1,206 @@
+"""The dispatch follows what it depends on: a booking inside the window goes out at once through
+its queued trigger, preset changes and a late Genesys set-up re-plan upcoming rows, intake notes
+follow the preset at send time, a reschedule lifts a failure banner, and the cancellation
+follow-up is queued and lands in the delivered conversation. All against the simulator over HTTP."""
+
+# Fixtures imported from tests.fixtures are parameters of the tests below.
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+
+from simulators.genesys.fixture import CLIENT_ID, CLIENT_SECRET, OPEN_INTEGRATION_ID, ORG_ID
+from tasks import dispatch as dispatch_jobs
+from tests.conftest import form_post
+from tests.fixtures.console import login_as
+from tests.fixtures.dispatch import ADMIN, INBOUND, book, dispatch_deps, enable_dispatch, events, run_due
+from tests.fixtures.genesys_sim import genesys_sim, genesys_tenant, tenant  # noqa: F401
+from web.db.tables import Dispatch, DispatchStatus
+from web.genesys import settings_store
+from web.scheduling import bookings, dispatch, dispatch_send, presets
+from web.scheduling.timeutil import to_iso_z
+
+Outcome = dispatch_send.Outcome
+__all__ = ["dispatch_deps"]
+
+
+def job_ctx(deps) -> dict:
+    """What the worker hands its jobs."""
+    return {"genesys": deps.genesys, "settings": deps.settings}
+
+
+def attributes_sent(sim, booking) -> list[dict]:
+    sender = f"booking-{booking.id}"
+    bodies = [r["body"] for r in sim.inbound_messages() if isinstance(r.get("body"), dict)]
+    return [
+        b["channel"]["metadata"]["customAttributes"] for b in bodies if b["channel"]["from"]["id"] == sender
+    ]
+
+
+async def test_a_booking_made_after_its_due_time_is_queued_to_go_at_once(
+    app, genesys_tenant, genesys_sim, dispatch_deps, clock
+):
+    await enable_dispatch(genesys_tenant, clock, dispatch_minutes_before=15)
+    booking = await book(genesys_tenant, clock, minutes_ahead=6)
+
+    row = await dispatch.live_row(booking.id)
+    job = await app.state.queue.job(dispatch.send_key(row.id, row.version))
+    assert job is not None, "no trigger queued: the dispatch would be skipped"
+    assert job.scheduled <= time.time() + 1  # due already: no waiting for a time that has passed
+
+    assert await dispatch_jobs.send_dispatch(job_ctx(dispatch_deps), **job.kwargs) == Outcome.DISPATCHED
+    [conversation] = genesys_sim.conversations(f"booking-{booking.id}")
+    assert (await Dispatch.objects().get(Dispatch.id == row.id)).conversation_id == conversation["id"]
+    [request] = genesys_sim.inbound_messages()
+    assert request["query"].get("prefetchConversationId") == "true"
+
+
+async def test_turning_dispatch_on_plans_the_upcoming_bookings(
+    genesys_tenant, genesys_sim, dispatch_deps, clock
+):
+    booking = await book(genesys_tenant, clock)
+    assert await dispatch.live_row(booking.id) is None
+
+    await enable_dispatch(genesys_tenant, clock, dispatch_minutes_before=10)
+
+    row = await dispatch.live_row(booking.id)
+    assert row is not None and row.due_at == booking.scheduled_at - timedelta(minutes=10)
+    assert len(await events(booking, "pre_meeting_scheduled")) == 1
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.DISPATCHED
+    assert len(genesys_sim.conversations(f"booking-{booking.id}")) == 1
+
+
+@pytest.mark.parametrize("include_at_send", [True, False], ids=["turned-on", "turned-off"])
+async def test_intake_notes_follow_the_preset_as_it_is_at_send_time(
+    genesys_tenant, genesys_sim, dispatch_deps, clock, include_at_send
+):
+    await enable_dispatch(genesys_tenant, clock, dispatch_include_intake_notes=not include_at_send)
+    booking = await book(genesys_tenant, clock, notes="Second opinion on the mortgage")
+
+    await presets.save_preset(
+        genesys_tenant.app_id, {"dispatch_include_intake_notes": include_at_send}, ADMIN, clock.now()
+    )
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.DISPATCHED
+
+    [attributes] = attributes_sent(genesys_sim, booking)
+    if include_at_send:
+        assert attributes["intakeNotes"] == "Second opinion on the mortgage"
+    else:
+        assert "intakeNotes" not in attributes
+
+
+async def test_genesys_set_up_after_booking_plans_the_dispatch(
+    client, tenant, genesys_sim, dispatch_deps, clock, settings
+):
+    await enable_dispatch(tenant, clock)
+    booking = await book(tenant, clock)
+    assert await dispatch.live_row(booking.id) is None  # Genesys not provisioned yet
+    await settings_store.save_settings(
+        tenant.app_id,
+        {
+            "region": "mypurecloud.com",
+            "login_base_url": genesys_sim.url,
+            "api_base_url": genesys_sim.url,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "organization_id": ORG_ID,
+            "open_messaging_integration_id": OPEN_INTEGRATION_ID,
+        },
+        settings.secret_key,
+    )
+    await login_as(client, tenant.admin, tenant.admin_password)
+
+    response = await form_post(
+        client, f"/apps/{tenant.public_id}/genesys/test", headers={"HX-Request": "true"}
+    )
+
+    assert response.status_code == 200
+    row = await dispatch.live_row(booking.id)
+    assert row is not None and row.status == DispatchStatus.scheduled
+    [planned] = await events(booking, "pre_meeting_scheduled")
+    assert planned.actor_type == "system"
+    # A second passing test plans nothing more.
+    await form_post(client, f"/apps/{tenant.public_id}/genesys/test", headers={"HX-Request": "true"})
+    assert (await dispatch.live_row(booking.id)).id == row.id
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.DISPATCHED
+    assert len(genesys_sim.conversations(f"booking-{booking.id}")) == 1
+
+
+async def test_the_message_id_stays_the_same_across_retries(
+    genesys_tenant, genesys_sim, dispatch_deps, clock
+):
+    genesys_sim.add_fault(match={"path_regex": INBOUND}, action="unavailable", times=2)
+    await enable_dispatch(genesys_tenant, clock)
+    booking = await book(genesys_tenant, clock)
+    row = await dispatch.live_row(booking.id)
+
+    outcomes = [await run_due(dispatch_deps, clock, booking) for _ in range(3)]
+
+    assert outcomes == [Outcome.RETRY, Outcome.RETRY, Outcome.DISPATCHED]
+    ids = {r["body"]["channel"]["messageId"] for r in genesys_sim.inbound_messages()}
+    assert ids == {row.message_id}
+    assert len(genesys_sim.inbound_messages()) == 3
+
+
+async def test_a_reschedule_after_a_failure_lifts_the_banner_and_plans_afresh(
+    genesys_tenant, genesys_sim, dispatch_deps, clock
+):
+    genesys_sim.add_fault(match={"path_regex": INBOUND}, action="forbidden")
+    await enable_dispatch(genesys_tenant, clock)
+    booking = await book(genesys_tenant, clock)
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.FAILED
+    assert (await dispatch.dispatch_state(booking.id)).failed
+
+    new_start = booking.scheduled_at + timedelta(hours=1)
+    booking = await bookings.reschedule(booking.id, new_start, ADMIN, now=clock.now())
+
+    state = await dispatch.dispatch_state(booking.id)
+    assert state.state == "planned" and not state.failed
+    assert "could not be sent" not in dispatch.render_banner(booking, state)
+    [cleared] = await events(booking, "pre_meeting_cleared")
+    assert cleared.payload["was"] == DispatchStatus.failed
+    genesys_sim.clear_faults()
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.DISPATCHED
+    [attributes] = attributes_sent(genesys_sim, booking)[-1:]
+    assert attributes["meetingStartsAt"] == to_iso_z(new_start)
+
+
+async def test_a_cancel_after_delivery_queues_the_follow_up_into_the_same_conversation(
+    app, genesys_tenant, genesys_sim, dispatch_deps, clock
+):
+    await enable_dispatch(genesys_tenant, clock)
+    booking = await book(genesys_tenant, clock)
+    row = await dispatch.live_row(booking.id)
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.DISPATCHED
+
+    await bookings.cancel(booking.id, ADMIN, now=clock.now())
+
+    job = await app.state.queue.job(f"dispatch-follow-up:{row.id}")
+    assert job is not None and job.function == dispatch.FOLLOW_UP_JOB
+    assert await dispatch_jobs.send_dispatch_follow_up(job_ctx(dispatch_deps), **job.kwargs) is True
+    [conversation] = genesys_sim.conversations(f"booking-{booking.id}")
+    assert len(conversation["messages"]) == 2
+    assert "was cancelled" in conversation["messages"][-1]["text"]
+    [first, follow_up] = genesys_sim.inbound_messages()
+    assert follow_up["body"]["channel"]["messageId"] == f"{row.message_id}-cancelled"
+    assert follow_up["body"]["channel"]["from"]["id"] == first["body"]["channel"]["from"]["id"]
+
+
+async def test_a_cancel_before_delivery_sends_nothing_at_all(
+    app, genesys_tenant, genesys_sim, dispatch_deps, clock
+):
+    await enable_dispatch(genesys_tenant, clock)
+    booking = await book(genesys_tenant, clock)
+    row = await dispatch.live_row(booking.id)
+
+    await bookings.cancel(booking.id, ADMIN, now=clock.now())
+
+    assert await app.state.queue.job(f"dispatch-follow-up:{row.id}") is None
+    job = await app.state.queue.job(dispatch.send_key(row.id, row.version))
+    clock.advance(seconds=(row.next_attempt_at - clock.now()).total_seconds())
+    assert await dispatch_jobs.send_dispatch(job_ctx(dispatch_deps), **job.kwargs) == Outcome.STALE
+    assert genesys_sim.inbound_messages() == []
+    assert (await Dispatch.objects().get(Dispatch.id == row.id)).status == DispatchStatus.cleared
