@@ -6,7 +6,8 @@ Dispatch repairs:
 - scheduled rows already overdue (their trigger is gone) are sent right here;
 - rows stuck in `sending` (their runner died) are sent again with the same messageId, which
   threads into the same conversation: finishing them can never make a second interaction;
-- a row overdue by more than a minute raises one notification to the app's admins.
+- a row overdue by more than a minute (still scheduled, or stuck in `sending`) raises one
+  notification to the app's admins.
 
 Other areas add their own repairs with one line: `REPAIRS.append(my_repair)` where
 `async def my_repair(now: datetime) -> None`.
@@ -71,6 +72,9 @@ async def repair_dispatches(deps: dispatch_send.Deps, now: datetime) -> dict[str
     stuck = await Dispatch.objects().where(
         (Dispatch.status == DispatchStatus.sending) & (Dispatch.updated_at <= now - STUCK_SENDING_AFTER)
     )
+    for row in stuck:  # its runner died: as late as a lost trigger, and as worth an alarm
+        if row.next_attempt_at <= now - OVERDUE_ALARM_AFTER and row.overdue_notified_at is None:
+            report["alarms"] += await _raise_overdue_alarm(row, now)
     limit = asyncio.Semaphore(MAX_PARALLEL_SENDS)
 
     async def run(row: Dispatch, resume: bool) -> str:

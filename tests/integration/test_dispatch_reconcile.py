@@ -216,3 +216,32 @@ async def test_a_worker_killed_mid_send_still_delivers_once(
     assert len(genesys_sim.conversations(f"booking-{booking.id}")) == 1
     assert len(await dispatched_events(booking)) == 1
     assert (await dispatch.live_row(booking.id)).status == DispatchStatus.dispatched
+
+
+async def test_a_row_stuck_in_sending_past_a_minute_raises_one_alarm(
+    genesys_tenant, genesys_sim, deps, clock
+):
+    booking = await planned_booking(genesys_tenant, clock)
+    row = await dispatch.live_row(booking.id)
+    clock.advance(seconds=(row.next_attempt_at - clock.now()).total_seconds())
+    # A runner claimed the row and died before Genesys saw anything.
+    await Dispatch.update(
+        {
+            Dispatch.status: DispatchStatus.sending,
+            Dispatch.version: row.version + 1,
+            Dispatch.attempts: 1,
+            Dispatch.updated_at: clock.now(),
+        }
+    ).where(Dispatch.id == row.id)
+    genesys_sim.add_fault(match={"path_regex": INBOUND}, action="unavailable")
+
+    clock.advance(seconds=61)
+    first = await reconcile.reconcile(deps, clock.now())
+    clock.advance(seconds=120)
+    second = await reconcile.reconcile(deps, clock.now())
+
+    assert first["alarms"] == 1 and first["resumed"] == 1
+    assert second["alarms"] == 0
+    notices = await Notification.objects().where(Notification.kind == "dispatch_overdue")
+    assert len(notices) == 1 and notices[0].recipient == genesys_tenant.admin.id
+    assert "overdue" in notices[0].text and notices[0].link == f"/bookings/{booking.id}"
