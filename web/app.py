@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 
 from web import live, templating
 from web.auth import AUTH_EXCLUDE, retrieve_user
+from web.controllers.api import OPENAPI_CONFIG
 from web.controllers.routes import route_handlers
 from web.db import engine as db
 from web.errors import EXCEPTION_HANDLERS
@@ -134,6 +135,7 @@ def create_app(
             engine_callback=templating.configure,
         ),
         exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OPENAPI_CONFIG,
         before_send=[security_headers],
         request_max_body_size=1024 * 1024,
         debug=False,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from litestar import Router
+
 
 def route_handlers() -> list:
     from web.controllers import (
@@ -23,21 +25,26 @@ def route_handlers() -> list:
     from web.controllers import rooms as room_pages
     from web.controllers import whatsapp as whatsapp_pages
 
-    return [
-        *accounts.ROUTES,
-        *health.ROUTES,
-        *metrics.ROUTES,
-        *notifications_pages.ROUTES,
-        *agent_pages.ROUTES,
-        *booking_pages.ROUTES,
-        *admin_pages.ROUTES,
-        *admin_people.ROUTES,
-        *admin_bookings.ROUTES,
-        *admin_api_clients.ROUTES,
-        *room_pages.ROUTES,
-        *dispatch_pages.ROUTES,
-        *whatsapp_pages.ROUTES,
-        *genesys_admin.ROUTES,
-        *genesys_embedded.ROUTES,
-        *public_api.ROUTES,
-    ]
+    # Console pages stay out of the OpenAPI document, which describes the public API alone.
+    console = Router(
+        "/",
+        include_in_schema=False,
+        route_handlers=[
+            *accounts.ROUTES,
+            *health.ROUTES,
+            *metrics.ROUTES,
+            *notifications_pages.ROUTES,
+            *agent_pages.ROUTES,
+            *booking_pages.ROUTES,
+            *admin_pages.ROUTES,
+            *admin_people.ROUTES,
+            *admin_bookings.ROUTES,
+            *admin_api_clients.ROUTES,
+            *room_pages.ROUTES,
+            *dispatch_pages.ROUTES,
+            *whatsapp_pages.ROUTES,
+            *genesys_admin.ROUTES,
+            *genesys_embedded.ROUTES,
+        ],
+    )
+    return [console, *public_api.ROUTES]

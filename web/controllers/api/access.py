@@ -126,8 +126,15 @@ def _camel(name: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
+def _lookup_artifact(item: dict) -> bool:
+    """Litestar re-checks every parameter of the route after a failure and reports the router's own
+    path parameter (appId), which the handler never reads, as a bare "'appId'": not the client's fault."""
+    key = str(item.get("key") or "")
+    return key not in ("", "data") and str(item.get("message") or "").strip("'\"") == key
+
+
 def validation_error(request: Request, exc: ValidationException) -> Response:
-    items = [item for item in (exc.extra or []) if isinstance(item, dict)]
+    items = [item for item in (exc.extra or []) if isinstance(item, dict) and not _lookup_artifact(item)]
     details = [_detail(item) for item in items]
     if not details and (match := _QUERY.search(exc.detail or "")):
         details = [{"field": match.group(1), "message": "This parameter is required.", "code": "required"}]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from litestar import get
+from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
@@ -24,6 +24,7 @@ from web.scheduling.timeutil import to_iso_z
     responses=error_responses(400, 401, 403, 404, 429),
 )
 async def find_availability(
+    request: Request,
     caller: NamedDependency[ApiCaller],
     from_utc: Annotated[datetime, QueryParameter(name="fromUtc")],
     to_utc: Annotated[datetime, QueryParameter(name="toUtc")],
@@ -36,8 +37,8 @@ async def find_availability(
     buffer_after_minutes: Annotated[int, QueryParameter(name="bufferAfterMinutes", ge=0, le=240)] = 0,
     respect_working_hours: Annotated[bool, QueryParameter(name="respectWorkingHours")] = True,
 ) -> models.AvailabilityResponse:
-    start = _aware(from_utc, "fromUtc")
-    end = _aware(to_utc, "toUtc")
+    start = _aware(from_utc, "fromUtc", request.query_params.get("fromUtc"))
+    end = _aware(to_utc, "toUtc", request.query_params.get("toUtc"))
     if end <= start:
         raise shapes.invalid("toUtc", "The end of the range must be after its start.", "invalid_range")
     agents = None if agent_id is None else [await _agent_of_app(caller, agent_id, "agentId")]

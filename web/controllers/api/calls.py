@@ -5,6 +5,7 @@ Thin handlers: parse the request, call the booking lifecycle, shape the answer."
 from __future__ import annotations
 
 import importlib
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated
@@ -38,7 +39,14 @@ def _public_url(request: Request) -> str:
     return request.app.state.settings.public_url
 
 
-def _aware(value: datetime, field: str) -> datetime:
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _aware(value: datetime, field: str, raw: object) -> datetime:
+    """`value` as parsed, checked against `raw`, the text the client sent: the lax parsing of query
+    strings and bodies would also read a bare number as Unix seconds, which the API does not take."""
+    if not (isinstance(raw, str) and _ISO_TIME.match(raw)):
+        raise shapes.invalid(field, "Give an ISO 8601 time, e.g. 2030-05-04T14:00:00Z.", "invalid_type")
     if value.tzinfo is None or value.utcoffset() is None:
         raise shapes.invalid(field, "Give the time with Z or an offset, e.g. 2030-05-04T14:00:00Z.")
     return value
@@ -69,7 +77,8 @@ async def create_call(
     request: Request, caller: NamedDependency[ApiCaller], data: JSONBody[models.CreateCallRequest]
 ) -> models.CallResponse:
     now = clock.now()
-    start = _aware(data.scheduled_at_utc, "scheduledAtUtc")
+    body = await request.json()
+    start = _aware(data.scheduled_at_utc, "scheduledAtUtc", body.get("scheduledAtUtc"))
     agent_id = None
     if data.assigned_agent_id is not None and data.assignment_method != "pool":
         agent_id = await _agent_of_app(caller, data.assigned_agent_id)
@@ -143,9 +152,9 @@ async def list_calls(
     if (sources := _choices(booking_source, SOURCES, "bookingSource")) is not None:
         where &= Booking.booking_source.is_in(sources)
     if date_from is not None:
-        where &= Booking.scheduled_at >= _aware(date_from, "dateFrom")
+        where &= Booking.scheduled_at >= _aware(date_from, "dateFrom", request.query_params.get("dateFrom"))
     if date_to is not None:
-        where &= Booking.scheduled_at < _aware(date_to, "dateTo")
+        where &= Booking.scheduled_at < _aware(date_to, "dateTo", request.query_params.get("dateTo"))
     if search and search.strip():
         where &= _search_clause(search.strip())
     total = await Booking.count().where(where)
@@ -171,7 +180,7 @@ async def list_calls(
     "/scheduled-calls/{callId:str}",
     opt={"scope": READ},
     summary="Get a scheduled call with its timeline",
-    responses=error_responses(401, 403, 404, 429),
+    responses=error_responses(400, 401, 403, 404, 429),
 )
 async def get_call(
     request: Request, caller: NamedDependency[ApiCaller], callId: CallId
@@ -219,7 +228,10 @@ async def update_call(
         raise shapes.invalid("", "Give at least one field to change besides the reason.", "required")
     booking = await _own_booking(caller, callId)
     # Check everything that can be checked up front, so a bad field changes nothing.
-    new_start = None if data.scheduled_at_utc is UNSET else _aware(data.scheduled_at_utc, "scheduledAtUtc")
+    new_start = None
+    if data.scheduled_at_utc is not UNSET:
+        raw = (await request.json()).get("scheduledAtUtc")
+        new_start = _aware(data.scheduled_at_utc, "scheduledAtUtc", raw)
     if new_start is not None and new_start <= now:
         raise shapes.invalid("scheduledAtUtc", "The start time must be in the future.")
     agent_id = None
