@@ -12,13 +12,13 @@ from datetime import timedelta
 
 import pytest
 
-from simulators.genesys.fixture import CLIENT_ID, CLIENT_SECRET, OPEN_INTEGRATION_ID, ORG_ID
+from simulators.genesys.fixture import ANA_ID, CLIENT_ID, CLIENT_SECRET, OPEN_INTEGRATION_ID, ORG_ID
 from tasks import dispatch as dispatch_jobs
 from tests.conftest import form_post
 from tests.fixtures.console import login_as
 from tests.fixtures.dispatch import ADMIN, INBOUND, book, dispatch_deps, enable_dispatch, events, run_due
 from tests.fixtures.genesys_sim import genesys_sim, genesys_tenant, tenant  # noqa: F401
-from web.db.tables import Dispatch, DispatchStatus
+from web.db.tables import Dispatch, DispatchStatus, Membership
 from web.genesys import settings_store
 from web.scheduling import bookings, dispatch, dispatch_send, presets
 from web.scheduling.timeutil import to_iso_z
@@ -204,3 +204,35 @@ async def test_a_cancel_before_delivery_sends_nothing_at_all(
     assert await dispatch_jobs.send_dispatch(job_ctx(dispatch_deps), **job.kwargs) == Outcome.STALE
     assert genesys_sim.inbound_messages() == []
     assert (await Dispatch.objects().get(Dispatch.id == row.id)).status == DispatchStatus.cleared
+
+
+async def test_a_changed_genesys_user_id_reroutes_the_unsent_dispatch(
+    client, genesys_tenant, genesys_sim, dispatch_deps, clock
+):
+    tenant = genesys_tenant
+    await Membership.update({Membership.genesys_user_id: None}).where(Membership.user == tenant.agent.id)
+    await enable_dispatch(tenant, clock)
+    booking = await book(tenant, clock)
+    assert (await dispatch.dispatch_state(booking.id)).state == "not_dispatched"
+    await login_as(client, tenant.admin, tenant.admin_password)
+
+    async def set_genesys_id(value: str) -> None:
+        form = {"role": "agent", "timezone": tenant.timezone, "genesys_user_id": value}
+        response = await form_post(client, f"/apps/{tenant.public_id}/members/{tenant.agent.id}", form)
+        assert response.status_code == 200, response.text
+
+    await set_genesys_id("not-yet-the-right-id")
+    first = await dispatch.live_row(booking.id)
+    assert first is not None and first.agent_user_id == "not-yet-the-right-id"
+
+    await set_genesys_id(ANA_ID)
+    second = await dispatch.live_row(booking.id)
+    assert second.id != first.id and second.agent_user_id == ANA_ID
+    assert [e.payload["dispatch_id"] for e in await events(booking, "pre_meeting_cleared")] == [str(first.id)]
+
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.DISPATCHED
+    [conversation] = genesys_sim.conversations(f"booking-{booking.id}")
+    assert [p.get("userId") for p in conversation["participants"] if p.get("purpose") == "agent"] == [ANA_ID]
+
+    await set_genesys_id("")  # delivered already: nothing to take back
+    assert (await dispatch.live_row(booking.id)).status == DispatchStatus.dispatched

@@ -266,17 +266,32 @@ async def plan_when_provisioned(app_id: int, now: datetime) -> None:
     await run_after_commit(callbacks)
 
 
+async def replan_agent(app_id: int, user_id: int, now: datetime) -> list[AfterCommit]:
+    """The agent's Genesys user id changed: their unsent dispatches must route to the new one (or
+    wait for one). Call inside the transaction that changes the membership."""
+    preset = await presets.get_preset(app_id)
+    reason = "The agent's Genesys user id changed."
+    return await _replan_upcoming(app_id, preset, Actor.system(), now, agent_id=user_id, reason=reason)
+
+
 async def _replan_upcoming(
-    app_id: int, preset: Preset, actor: Actor, now: datetime, *, only_missing: bool = False
+    app_id: int,
+    preset: Preset,
+    actor: Actor,
+    now: datetime,
+    *,
+    only_missing: bool = False,
+    agent_id: int | None = None,
+    reason: str = "The dispatch settings changed.",
 ) -> list[AfterCommit]:
     """Clear and plan again every upcoming booking's dispatch that is not yet on its way
-    (`only_missing`: plan the bookings that have none, leave the others as they are)."""
+    (`only_missing`: plan the bookings that have none, leave the others as they are; `agent_id`:
+    only that agent's bookings)."""
     open_statuses = [BookingStatus.scheduled, BookingStatus.pending_confirmation, BookingStatus.confirmed]
-    upcoming = (
-        await Booking.objects()
-        .where((Booking.app == app_id) & Booking.status.is_in(open_statuses) & (Booking.scheduled_at > now))
-        .order_by(Booking.scheduled_at)
-    )
+    where = (Booking.app == app_id) & Booking.status.is_in(open_statuses) & (Booking.scheduled_at > now)
+    if agent_id is not None:
+        where &= Booking.assigned_agent == agent_id
+    upcoming = await Booking.objects().where(where).order_by(Booking.scheduled_at)
     callbacks: list[AfterCommit] = []
     for booking in upcoming:
         row = await live_row(booking.id)
@@ -284,9 +299,7 @@ async def _replan_upcoming(
         if on_its_way or (row is not None and only_missing):
             continue
         if row is not None:
-            callbacks += await clear_live(
-                booking, actor, now, reason="The dispatch settings changed.", statuses=PENDING_STATUSES
-            )
+            callbacks += await clear_live(booking, actor, now, reason=reason, statuses=PENDING_STATUSES)
         callbacks += await plan_for(booking, preset, actor, now)
     return callbacks
 

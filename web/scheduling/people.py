@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from web import clock
 from web.auth import create_user, normalize_email
 from web.db.engine import transaction
 from web.db.tables import (
@@ -23,8 +24,8 @@ from web.db.tables import (
     User,
     WorkingHours,
 )
-from web.scheduling import availability, availability_data
-from web.scheduling.hooks import Actor
+from web.scheduling import availability, availability_data, dispatch
+from web.scheduling.hooks import Actor, run_after_commit
 from web.scheduling.timeutil import valid_timezone
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -104,13 +105,20 @@ async def update_member(app_id: int, user_id: int, form: Mapping[str, Any]) -> d
         return {"member": "This person is not a member of the app."}
     if values["role"] != Role.admin and await _last_admin(app_id, user_id):
         return {"role": "The app needs at least one admin."}
-    await Membership.update(
-        {
-            Membership.role: values["role"],
-            Membership.timezone: values["timezone"],
-            Membership.genesys_user_id: values["genesys_user_id"],
-        }
-    ).where(where)
+    async with transaction():
+        before = await Membership.select(Membership.genesys_user_id).where(where).first()
+        await Membership.update(
+            {
+                Membership.role: values["role"],
+                Membership.timezone: values["timezone"],
+                Membership.genesys_user_id: values["genesys_user_id"],
+            }
+        ).where(where)
+        callbacks = []
+        if (before or {}).get("genesys_user_id") != values["genesys_user_id"]:
+            # Pre-meeting messages not yet sent are routed by this id: plan them again.
+            callbacks = await dispatch.replan_agent(app_id, user_id, clock.now())
+    await run_after_commit(callbacks)
     return {}
 
 
