@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import run
+from tests.fixtures.genesys_sim import genesys_sim, provision  # noqa: F401
 from tests.fixtures.scheduling import create_tenant, workday_slot
 from web import clock
 from web.db.tables import Booking
@@ -26,8 +27,9 @@ def sign_in(page, base: str, email: str, password: str) -> None:
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
-def test_admin_edits_the_preset_and_sees_validation_inline(live_server, page):
+def test_admin_edits_the_preset_and_sees_validation_inline(live_server, page, genesys_sim, settings):
     tenant = run(create_tenant())
+    run(provision(tenant.app_id, genesys_sim, settings.secret_key))  # dispatch settings need Genesys
     sign_in(page, live_server, tenant.admin.email, tenant.admin_password)
     page.goto(f"{live_server}/apps/{tenant.public_id}/preset")
     page.evaluate("window.__same_page = true")  # gone if the page reloads

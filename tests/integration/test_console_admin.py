@@ -6,6 +6,7 @@ import re
 
 from tests.conftest import form_post
 from tests.fixtures.console import insert_booking, login_as, text_of
+from tests.fixtures.genesys_sim import genesys_sim, genesys_tenant  # noqa: F401
 from tests.fixtures.scheduling import at_local, next_workday, tenant  # noqa: F401
 from web.db.tables import Preset
 from web.scheduling.presets import PRESET_FIELDS, get_preset, preset_values
@@ -53,7 +54,8 @@ async def test_admin_sees_apps_and_the_overview_counts(client, tenant, clock):
     assert "Up Next" in words
 
 
-async def test_preset_form_shows_every_setting(client, tenant):
+async def test_preset_form_shows_every_setting(client, genesys_tenant):
+    tenant = genesys_tenant  # the dispatch settings show once Genesys is provisioned
     await login_as(client, tenant.admin, tenant.admin_password)
     page = await client.get(f"/apps/{tenant.public_id}/preset")
     assert page.status_code == 200
@@ -87,7 +89,8 @@ async def test_preset_is_saved_and_shown_back(client, tenant):
     assert not checked(page.text, "reminder-reminder_24h-whatsapp")
 
 
-async def test_preset_errors_are_shown_next_to_the_field(client, tenant):
+async def test_preset_errors_are_shown_next_to_the_field(client, genesys_tenant):
+    tenant = genesys_tenant
     await login_as(client, tenant.admin, tenant.admin_password)
     before = preset_values(await get_preset(tenant.app_id))
     bad = preset_form(dispatch_minutes_before="500", default_duration_minutes="soon")

@@ -14,6 +14,7 @@ from web import clock
 from web.auth import requires_login
 from web.controllers.notifications import chrome_context
 from web.db.tables import FINAL_STATUSES, Booking, BookingStatus, Membership, Role, VideoApp
+from web.genesys import settings_store
 from web.permissions import current_user, require_app_role
 from web.scheduling import presets
 from web.scheduling.hooks import Actor
@@ -22,8 +23,15 @@ UPCOMING_LIMIT = 10
 
 
 async def admin_context(request: Request, app: VideoApp, tab: str) -> dict[str, Any]:
-    """What every admin page of an app needs: the app, the active tab and the chrome."""
-    return {"app": app, "tab": tab, "embedded": False, **await chrome_context(request)}
+    """What every admin page of an app needs: the app, the active tab and the chrome. Genesys
+    features stay out of sight until Genesys is provisioned (`genesys_ready`)."""
+    return {
+        "app": app,
+        "tab": tab,
+        "embedded": False,
+        "genesys_ready": settings_store.is_provisioned(await settings_store.get_row(app.id)),
+        **await chrome_context(request),
+    }
 
 
 @get("/apps", name="apps", guards=[requires_login])
