@@ -20,6 +20,7 @@ from simulators.genesys.fixture import (
 from tests.conftest import csrf_token, form_post
 from tests.fixtures.console import login_as, text_of
 from tests.fixtures.genesys_sim import genesys_sim, genesys_tenant, tenant  # noqa: F401
+from web import seeding
 from web.db.tables import GenesysSettings, Preset
 from web.genesys import settings_store
 
@@ -225,3 +226,29 @@ async def test_setup_ids_are_checked_next_to_their_fields(client, genesys_tenant
     assert "Give ids of 8-4-4-4-12 hexadecimal digits" in answer
     assert "video agents" in answer  # what was typed stays
     assert genesys_sim.state()["integrations"] == []
+
+
+async def test_settings_from_the_seed_file_show_on_the_tab_and_pass_the_test(
+    client, tenant, genesys_sim, settings
+):
+    document = {
+        "apps": [
+            {
+                "id": tenant.public_id,
+                "name": "Acme Video",
+                "timezone": tenant.timezone,
+                "genesys": {k: v for k, v in settings_form(genesys_sim).items() if k != "browser_client_id"},
+            }
+        ]
+    }
+    plan, problems = seeding.validate_seed(document)
+    assert problems == []
+    assert await seeding.apply_seed(plan, settings.secret_key) == ["app 'Acme Video': Genesys settings saved"]
+    assert await seeding.apply_seed(plan, settings.secret_key) == ["nothing to change"]
+
+    await login_as(client, tenant.admin, tenant.admin_password)
+    page = await client.get(f"/apps/{tenant.public_id}/genesys")
+    assert f'value="{ORG_ID}"' in page.text and "A secret is set" in page.text
+    assert CLIENT_SECRET not in page.text
+    tested = await client.post(f"/apps/{tenant.public_id}/genesys/test", headers=htmx(client))
+    assert checks(tested.text) == {"token": "true", "organization": "true", "integration": "true"}

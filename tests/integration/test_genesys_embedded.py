@@ -23,7 +23,7 @@ from tests.fixtures.genesys_app import (  # noqa: F401
     widget_url,
 )
 from tests.fixtures.scheduling import create_tenant, workday_slot
-from web.db.tables import Booking, Dispatch, DispatchStatus, DndWindow, GenesysSettings, Preset
+from web.db.tables import Booking, Dispatch, DispatchStatus, DndWindow, GenesysSettings, Membership, Preset
 from web.genesys.provisioning import my_schedules_properties
 
 
@@ -267,3 +267,15 @@ async def test_the_url_provisioned_in_genesys_opens_the_genesys_sign_in(client, 
     assert start.status_code == 302, start.text
     assert start.headers["location"].startswith(f"{genesys_sim.url}/oauth/authorize")
     assert frame_ancestors(start) == f"frame-ancestors {APPS_ORIGIN}"
+
+
+async def test_widget_opens_for_an_admin_of_the_app_too(client, embedded_tenant, genesys_sim, clock):
+    tenant = embedded_tenant
+    _, conversation_id = await dispatched_booking(tenant, clock)
+    await Membership.update({Membership.genesys_user_id: CLEO_ID}).where(
+        (Membership.app == tenant.app_id) & (Membership.user == tenant.admin.id)
+    )
+    page = await genesys_sign_in(client, genesys_sim, widget_url(tenant, conversation_id), CLEO_ID)
+    assert page.status_code == 200, page.text
+    assert "Video meeting with Wanda Widget" in text_of(page.text)
+    assert 'id="join-meeting"' in page.text
