@@ -118,7 +118,13 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
     settings = _settings()
     settings.configure_logging()
-    run_demo(settings, host=args.host, port=args.port)
+    run_demo(
+        settings,
+        host=args.host,
+        port=args.port,
+        genesys_port=args.genesys_port,
+        whatsapp_port=args.whatsapp_port,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -158,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="everything on embedded defaults, with demo data")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--genesys-port", type=int, default=8090, help="the Genesys Cloud simulator's port")
+    demo.add_argument("--whatsapp-port", type=int, default=8091, help="the WhatsApp simulator's port")
     demo.set_defaults(func=cmd_demo)
     return parser
 
