@@ -11,8 +11,10 @@ async def send_dispatch(ctx: dict, *, dispatch_id: str, version: int) -> str:
     return await dispatch_send.attempt(dispatch_send.Deps.from_ctx(ctx), dispatch_id, version)
 
 
-async def send_dispatch_follow_up(ctx: dict, *, dispatch_id: str, attempt: int = 1) -> bool:
-    return await dispatch_send.send_follow_up(dispatch_send.Deps.from_ctx(ctx), dispatch_id, attempt)
+async def send_dispatch_follow_up(
+    ctx: dict, *, dispatch_id: str, attempt: int = 1, kind: str = "cancelled"
+) -> bool:
+    return await dispatch_send.send_follow_up(dispatch_send.Deps.from_ctx(ctx), dispatch_id, attempt, kind)
 
 
 JOBS = [send_dispatch, send_dispatch_follow_up]

@@ -295,7 +295,7 @@ async def test_cancel_after_delivery_follows_up_in_the_same_conversation(
 
     await bookings.cancel(booking.id, ADMIN, now=clock.now())
     [cleared] = await events(booking, "pre_meeting_cleared")
-    assert cleared.payload["follow_up"] is True
+    assert cleared.payload["follow_up"] == "cancelled"
     assert await dispatch_send.send_follow_up(deps, row.id) is True
 
     [conversation] = genesys_sim.conversations(f"booking-{booking.id}")

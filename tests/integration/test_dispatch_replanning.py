@@ -7,6 +7,7 @@ follow-up is queued and lands in the delivered conversation. All against the sim
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import timedelta
 
@@ -178,7 +179,7 @@ async def test_a_cancel_after_delivery_queues_the_follow_up_into_the_same_conver
 
     await bookings.cancel(booking.id, ADMIN, now=clock.now())
 
-    job = await app.state.queue.job(f"dispatch-follow-up:{row.id}")
+    job = await app.state.queue.job(dispatch.follow_up_key(row.id, "cancelled", booking.scheduled_at))
     assert job is not None and job.function == dispatch.FOLLOW_UP_JOB
     assert await dispatch_jobs.send_dispatch_follow_up(job_ctx(dispatch_deps), **job.kwargs) is True
     [conversation] = genesys_sim.conversations(f"booking-{booking.id}")
@@ -198,7 +199,9 @@ async def test_a_cancel_before_delivery_sends_nothing_at_all(
 
     await bookings.cancel(booking.id, ADMIN, now=clock.now())
 
-    assert await app.state.queue.job(f"dispatch-follow-up:{row.id}") is None
+    assert (
+        await app.state.queue.job(dispatch.follow_up_key(row.id, "cancelled", booking.scheduled_at)) is None
+    )
     job = await app.state.queue.job(dispatch.send_key(row.id, row.version))
     clock.advance(seconds=(row.next_attempt_at - clock.now()).total_seconds())
     assert await dispatch_jobs.send_dispatch(job_ctx(dispatch_deps), **job.kwargs) == Outcome.STALE
@@ -236,3 +239,82 @@ async def test_a_changed_genesys_user_id_reroutes_the_unsent_dispatch(
 
     await set_genesys_id("")  # delivered already: nothing to take back
     assert (await dispatch.live_row(booking.id)).status == DispatchStatus.dispatched
+
+
+async def test_a_reschedule_after_delivery_tells_the_conversation_then_sends_for_the_new_time(
+    app, genesys_tenant, genesys_sim, dispatch_deps, clock
+):
+    await enable_dispatch(genesys_tenant, clock)
+    booking = await book(genesys_tenant, clock, minutes_ahead=30)
+    first = await dispatch.live_row(booking.id)
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.DISPATCHED
+    new_start = booking.scheduled_at + timedelta(hours=3)
+
+    booking = await bookings.reschedule(booking.id, new_start, ADMIN, now=clock.now())
+
+    [cleared] = await events(booking, "pre_meeting_cleared")
+    assert cleared.payload["follow_up"] == "moved"
+    job = await app.state.queue.job(dispatch.follow_up_key(first.id, "moved", new_start))
+    assert await dispatch_jobs.send_dispatch_follow_up(job_ctx(dispatch_deps), **job.kwargs) is True
+    [conversation] = genesys_sim.conversations(f"booking-{booking.id}")
+    assert f"moved to {new_start:%d %b %H:%M} UTC" in conversation["messages"][-1]["text"]
+
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.DISPATCHED
+    [conversation] = genesys_sim.conversations(f"booking-{booking.id}")  # still the agent's one
+    texts = [m["text"] for m in conversation["messages"]]
+    assert len(texts) == 3 and f"at {new_start:%H:%M} UTC — accept to join" in texts[-1]
+    assert len(await events(booking, "pre_meeting_dispatched")) == 2
+
+
+async def test_a_cancel_after_a_delivered_reschedule_still_reaches_the_conversation(
+    app, genesys_tenant, genesys_sim, dispatch_deps, clock
+):
+    await enable_dispatch(genesys_tenant, clock)
+    booking = await book(genesys_tenant, clock, minutes_ahead=30)
+    first = await dispatch.live_row(booking.id)
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.DISPATCHED
+    booking = await bookings.reschedule(
+        booking.id, booking.scheduled_at + timedelta(hours=3), ADMIN, now=clock.now()
+    )
+
+    await bookings.cancel(booking.id, ADMIN, now=clock.now())  # the new dispatch is not out yet
+
+    job = await app.state.queue.job(dispatch.follow_up_key(first.id, "cancelled", booking.scheduled_at))
+    assert job is not None
+    assert await dispatch_jobs.send_dispatch_follow_up(job_ctx(dispatch_deps), **job.kwargs) is True
+    [conversation] = genesys_sim.conversations(f"booking-{booking.id}")
+    assert "was cancelled" in conversation["messages"][-1]["text"]
+
+
+@pytest.mark.parametrize("change", ["cancel", "reschedule"])
+async def test_a_change_while_the_message_is_in_flight_gets_its_follow_up(
+    app, genesys_tenant, genesys_sim, dispatch_deps, clock, change
+):
+    genesys_sim.add_fault(match={"path_regex": INBOUND}, action="latency", ms=800, times=1)
+    await enable_dispatch(genesys_tenant, clock)
+    booking = await book(genesys_tenant, clock, minutes_ahead=30)
+    row = await dispatch.live_row(booking.id)
+    clock.advance(seconds=(row.next_attempt_at - clock.now()).total_seconds())
+    sending = asyncio.create_task(dispatch_send.attempt(dispatch_deps, row.id, row.version))
+    async with asyncio.timeout(5):
+        while (await Dispatch.objects().get(Dispatch.id == row.id)).status != DispatchStatus.sending:
+            await asyncio.sleep(0.02)
+
+    if change == "cancel":
+        booking = await bookings.cancel(booking.id, ADMIN, now=clock.now())
+    else:
+        booking = await bookings.reschedule(
+            booking.id, booking.scheduled_at + timedelta(hours=1), ADMIN, now=clock.now()
+        )
+    assert await asyncio.wait_for(sending, 10) == Outcome.STALE
+
+    [conversation] = genesys_sim.conversations(f"booking-{booking.id}")
+    cleared = await Dispatch.objects().get(Dispatch.id == row.id)
+    assert cleared.status == DispatchStatus.cleared and cleared.conversation_id == conversation["id"]
+    assert (await dispatch.booking_for_conversation(conversation["id"])).id == booking.id
+    kind = "cancelled" if change == "cancel" else "moved"
+    job = await app.state.queue.job(dispatch.follow_up_key(row.id, kind, booking.scheduled_at))
+    assert await dispatch_jobs.send_dispatch_follow_up(job_ctx(dispatch_deps), **job.kwargs) is True
+    words = "was cancelled" if change == "cancel" else "was moved to"
+    [conversation] = genesys_sim.conversations(f"booking-{booking.id}")
+    assert words in conversation["messages"][-1]["text"]

@@ -170,10 +170,11 @@ async def clear_live(
     *,
     reason: str,
     statuses: tuple[str, ...] = (*PENDING_STATUSES, DispatchStatus.dispatched),
-    follow_up: bool = False,
+    follow_up: str | None = None,
 ) -> list[AfterCommit]:
-    """Clear the booking's live row when its status is one of `statuses`. With `follow_up`, a row
-    already delivered gets a cancellation message into its conversation (after commit)."""
+    """Clear the booking's live row when its status is one of `statuses`. With `follow_up`
+    ("cancelled" or "moved"), a conversation already opened for this booking gets a message
+    saying so (after commit)."""
     row = await live_row(booking.id)
     if row is None or row.status not in statuses:
         return []
@@ -188,25 +189,48 @@ async def clear_live(
     ).where(Dispatch.id == row.id)
     payload: dict[str, Any] = {"dispatch_id": str(row.id), "reason": reason, "was": was}
     callbacks: list[AfterCommit] = []
-    if follow_up and was == DispatchStatus.dispatched:
-        payload["follow_up"] = True
-        callbacks.append(_follow_up_callback(row.id))
+    delivered = None
+    if follow_up:
+        delivered = row if was == DispatchStatus.dispatched else await last_delivered(booking.id)
+    if delivered is not None:
+        payload["follow_up"] = follow_up
+        callbacks.append(follow_up_callback(delivered.id, follow_up, booking.scheduled_at))
     await events_log.record(booking.id, "pre_meeting_cleared", actor, payload, now)
     if was == DispatchStatus.failed and booking.assigned_agent is not None:
         callbacks.append(_publish_callback(booking.id, booking.assigned_agent))
     return callbacks
 
 
-def _follow_up_callback(row_id: Any) -> AfterCommit:
+async def last_delivered(booking_id: Any) -> Dispatch | None:
+    """The booking's latest dispatch that reached Genesys (its conversation is the agent's)."""
+    return (
+        await Dispatch.objects()
+        .where((Dispatch.booking == booking_id) & Dispatch.conversation_id.is_not_null())
+        .order_by(Dispatch.dispatched_at, ascending=False)
+        .first()
+    )
+
+
+def follow_up_key(row_id: Any, kind: str, starts_at: datetime) -> str:
+    # One "moved" message per new time, one "cancelled" message per conversation.
+    return f"dispatch-follow-up:{row_id}:{kind}" + (f":{starts_at:%Y%m%d%H%M}" if kind == "moved" else "")
+
+
+async def enqueue_follow_up(row_id: Any, kind: str, starts_at: datetime) -> None:
+    await jobs.enqueue_at(
+        FOLLOW_UP_JOB,
+        key=follow_up_key(row_id, kind, starts_at),
+        at=None,
+        job_timeout=JOB_TIMEOUT_SECONDS,
+        dispatch_id=str(row_id),
+        attempt=1,
+        kind=kind,
+    )
+
+
+def follow_up_callback(row_id: Any, kind: str, starts_at: datetime) -> AfterCommit:
     async def callback() -> None:
-        await jobs.enqueue_at(
-            FOLLOW_UP_JOB,
-            key=f"dispatch-follow-up:{row_id}",
-            at=None,
-            job_timeout=JOB_TIMEOUT_SECONDS,
-            dispatch_id=str(row_id),
-            attempt=1,
-        )
+        await enqueue_follow_up(row_id, kind, starts_at)
 
     return callback
 
@@ -235,11 +259,13 @@ async def plan_dispatch(change: Change) -> list[AfterCommit]:
     if kind == "created":
         return await plan_for(booking, change.preset, actor, now)
     if kind in ("rescheduled", "reassigned"):
-        # One fresh interaction for the new time (or agent), none for the old one.
-        callbacks = await clear_live(booking, actor, now, reason=REASONS[kind])
+        # One fresh interaction for the new time (or agent), none for the old one; a conversation
+        # already delivered for the old time is told the meeting moved.
+        follow_up = "moved" if kind == "rescheduled" else None
+        callbacks = await clear_live(booking, actor, now, reason=REASONS[kind], follow_up=follow_up)
         return callbacks + await plan_for(booking, change.preset, actor, now)
     if kind == "cancelled":
-        return await clear_live(booking, actor, now, reason=REASONS[kind], follow_up=True)
+        return await clear_live(booking, actor, now, reason=REASONS[kind], follow_up="cancelled")
     if kind in ("completed", "no_show"):
         return await clear_live(booking, actor, now, reason=REASONS[kind], statuses=PENDING_STATUSES)
     if kind in ("started", "joined") and booking.host_joined_at is not None:

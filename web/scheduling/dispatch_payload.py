@@ -30,6 +30,13 @@ def cancelled_text(guest_name: str, starts_at: datetime) -> str:
     return f"The video meeting with {guest_name} at {starts_at:%H:%M} UTC was cancelled — no need to join"
 
 
+def moved_text(guest_name: str, new_start: datetime) -> str:
+    return (
+        f"The video meeting with {guest_name} was moved to {new_start:%d %b %H:%M} UTC — "
+        "a new message will come before then"
+    )
+
+
 def dispatch_body(
     *,
     booking: Any,
@@ -61,19 +68,23 @@ def dispatch_body(
 
 
 def follow_up_body(
-    *, booking: Any, message_id: str, sent_at: datetime, agent_genesys_id: str
+    *, booking: Any, message_id: str, sent_at: datetime, agent_genesys_id: str, cancelled: bool = True
 ) -> dict[str, Any]:
-    """The cancellation notice, into the conversation the dispatch opened (same sender; the agent
-    attribute routes it to the same agent should Genesys have to re-open the conversation)."""
+    """The notice that a delivered meeting was cancelled (or moved), into the conversation the
+    dispatch opened (same sender; the agent attribute routes it to the same agent should Genesys
+    have to re-open the conversation)."""
+    attributes = {"bookingId": str(booking.id), "agentUserId": agent_genesys_id}
+    if cancelled:
+        text = cancelled_text(booking.guest_name, booking.scheduled_at)
+        attributes["meetingCancelled"] = "true"
+    else:
+        text = moved_text(booking.guest_name, booking.scheduled_at)
+        attributes["meetingStartsAt"] = to_iso_z(booking.scheduled_at)
     return open_message_body(
         message_id=message_id,
         time=sent_at,
         from_id=sender_id(booking.id),
         nickname=booking.guest_name,
-        text=cancelled_text(booking.guest_name, booking.scheduled_at),
-        custom_attributes={
-            "bookingId": str(booking.id),
-            "agentUserId": agent_genesys_id,
-            "meetingCancelled": "true",
-        },
+        text=text,
+        custom_attributes=attributes,
     )

@@ -23,7 +23,7 @@ from typing import Any
 
 from web import clock
 from web.db.engine import transaction
-from web.db.tables import FINAL_STATUSES, Booking, Dispatch, DispatchStatus, User
+from web.db.tables import FINAL_STATUSES, Booking, BookingStatus, Dispatch, DispatchStatus, User
 from web.genesys.client import GenesysClient
 from web.genesys.errors import GenesysError
 from web.genesys.settings_store import load as load_genesys
@@ -206,9 +206,9 @@ async def _after_success(row: Dispatch, booking: Booking, version: int, attempts
             }
             await events_log.record(booking.id, "pre_meeting_dispatched", Actor.system(), payload, now)
     if not updated:
-        # The row was cleared while we were sending (say, the meeting was cancelled): the message
-        # is out, so a cancelled meeting still deserves its follow-up.
-        await _follow_up_if_cancelled_meanwhile(row.id)
+        # The row was cleared while we were sending (the meeting was cancelled or moved): the
+        # message is out, so its conversation still deserves the follow-up.
+        await _follow_up_if_changed_meanwhile(row.id, booking, sent.conversation_id, now)
         return Outcome.STALE
     if was_failed_before and booking.assigned_agent is not None:
         await dispatch.publish_state(booking.id, booking.assigned_agent)  # the banner goes away
@@ -294,40 +294,51 @@ async def fail(
     return Outcome.FAILED
 
 
-# --- the cancellation follow-up -------------------------------------------------------------------
+# --- follow-ups: cancelled or moved after delivery ------------------------------------------------
 
 
-async def _follow_up_if_cancelled_meanwhile(row_id: Any) -> None:
-    row = await Dispatch.objects().get(Dispatch.id == row_id)
-    booking = await Booking.objects().get(Booking.id == row.booking) if row else None
-    if row is None or booking is None or booking.status != "cancelled":
+async def _follow_up_if_changed_meanwhile(
+    row_id: Any, announced: Booking, conversation_id: str | None, now: datetime
+) -> None:
+    """Keep the conversation on the cleared row (the widget and later follow-ups find it there),
+    then tell it what changed since the message was written."""
+    if conversation_id:
+        await Dispatch.update({Dispatch.conversation_id: conversation_id, Dispatch.dispatched_at: now}).where(
+            (Dispatch.id == row_id) & Dispatch.conversation_id.is_null()
+        )
+    booking = await Booking.objects().get(Booking.id == announced.id)
+    if booking is None:
         return
-    await dispatch.jobs.enqueue_at(
-        dispatch.FOLLOW_UP_JOB,
-        key=f"dispatch-follow-up:{row_id}",
-        at=None,
-        job_timeout=dispatch.JOB_TIMEOUT_SECONDS,
-        dispatch_id=str(row_id),
-        attempt=1,
-    )
+    if booking.status == BookingStatus.cancelled:
+        await dispatch.enqueue_follow_up(row_id, "cancelled", booking.scheduled_at)
+    elif booking.scheduled_at != announced.scheduled_at:
+        await dispatch.enqueue_follow_up(row_id, "moved", booking.scheduled_at)
 
 
-async def send_follow_up(deps: Deps, dispatch_id: Any, attempt_number: int = 1) -> bool:
-    """Tell the agent, in the conversation the dispatch opened, that the meeting was cancelled.
-    Its messageId derives from the dispatch's, so a repeat never becomes a second message."""
+async def send_follow_up(
+    deps: Deps, dispatch_id: Any, attempt_number: int = 1, kind: str = "cancelled"
+) -> bool:
+    """Tell the agent, in the conversation the dispatch opened, that the meeting was cancelled or
+    moved. Its messageId derives from the dispatch's (and the new time), so a repeat never becomes
+    a second message."""
     row = await Dispatch.objects().get(Dispatch.id == dispatch_id)
     booking = await Booking.objects().get(Booking.id == row.booking) if row else None
     if row is None or booking is None:
         return False
+    if kind == "moved" and booking.status == BookingStatus.cancelled:
+        return False  # the cancellation has its own message
     tenant = await load_genesys(booking.app, deps.settings.secret_key)
     if tenant is None:
         return False
     message_id = f"{row.message_id}-cancelled"
+    if kind == "moved":
+        message_id = f"{row.message_id}-moved-{booking.scheduled_at:%Y%m%d%H%M}"
     body = follow_up_body(
         booking=booking,
         message_id=message_id,
         sent_at=clock.now(),
         agent_genesys_id=row.agent_user_id,
+        cancelled=kind != "moved",
     )
     try:
         sent = await deps.genesys.send_inbound_open_message(
@@ -339,16 +350,17 @@ async def send_follow_up(deps: Deps, dispatch_id: Any, attempt_number: int = 1) 
             "rejected", booking, row, attempt_number, exc.correlation_id, error=words, message_id=message_id
         )
         if exc.permanent or attempt_number >= FOLLOW_UP_ATTEMPTS:
-            log.warning("cancellation follow-up for dispatch %s not sent: %s", row.id, words)
+            log.warning("%s follow-up for dispatch %s not sent: %s", kind, row.id, words)
             return False
         delay = backoff_seconds(attempt_number, exc.retry_after)
         await dispatch.jobs.enqueue_at(
             dispatch.FOLLOW_UP_JOB,
-            key=f"dispatch-follow-up:{row.id}:a{attempt_number}",
+            key=f"{dispatch.follow_up_key(row.id, kind, booking.scheduled_at)}:a{attempt_number}",
             at=clock.now() + timedelta(seconds=delay),
             job_timeout=dispatch.JOB_TIMEOUT_SECONDS,
             dispatch_id=str(row.id),
             attempt=attempt_number + 1,
+            kind=kind,
         )
         return False
     _log_send("accepted", booking, row, attempt_number, sent.correlation_id, message_id=message_id)
