@@ -62,6 +62,10 @@ def test_main_pages_have_no_serious_violations(live_server, page):
         "master bookings": f"/apps/{tenant.public_id}/bookings",
         "new booking": f"/apps/{tenant.public_id}/bookings/new",
         "members": f"/apps/{tenant.public_id}/members",
+        "availability": f"/apps/{tenant.public_id}/agents/{tenant.agent.id}/availability",
+        "api clients": f"/apps/{tenant.public_id}/api-clients",
+        "booking detail (admin)": f"/bookings/{booking.id}",
+        "404 page": "/bookings/00000000-0000-4000-8000-000000000000",
     }
     for name, path in admin_pages.items():
         page.goto(live_server + path)
@@ -73,6 +77,7 @@ def test_main_pages_have_no_serious_violations(live_server, page):
         "my-schedules": f"/my-schedules?app={tenant.public_id}&week={day.isoformat()}",
         "booking detail": f"/bookings/{booking.id}",
         "notifications": "/notifications",
+        "403 page": f"/apps/{tenant.public_id}/preset",
     }
     for name, path in agent_pages.items():
         page.goto(live_server + path)
