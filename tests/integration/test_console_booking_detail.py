@@ -166,3 +166,55 @@ async def test_pool_booking_can_be_claimed_by_an_agent(client, tenant, clock):
     assert (await form_post(client, f"/bookings/{pooled.id}/claim")).status_code == 303
     assert (await Booking.objects().get(Booking.id == pooled.id)).assigned_agent == tenant.agent.id
     assert await BookingEvent.count().where(BookingEvent.booking == pooled.id) == 1
+
+
+async def test_reassign_refusals_are_shown_next_to_the_agent_field(client, tenant, clock, make_user):
+    booking = await book(tenant, clock, hour=10)
+    await book(tenant, clock, agent=tenant.other_agent, hour=10, guest_name="Ben's Guest")
+    outsider = await make_user("outsider@example.com", "outsider password")
+    await login_as(client, tenant.admin, tenant.admin_password)
+
+    busy = await form_post(
+        client, f"/bookings/{booking.id}/reassign", {"assigned_agent_id": str(tenant.other_agent.id)}
+    )
+    assert busy.status_code == 409
+    assert 'aria-describedby="assigned_agent_id-error"' in busy.text
+    error = busy.text.split('id="assigned_agent_id-error">')[1].split("</p>")[0]
+    assert "That agent is not available at that time" in error
+
+    stranger = await form_post(
+        client, f"/bookings/{booking.id}/reassign", {"assigned_agent_id": str(outsider.id)}
+    )
+    assert stranger.status_code == 400 and "Choose an agent of this app." in stranger.text
+    assert (await Booking.objects().get(Booking.id == booking.id)).assigned_agent == tenant.agent.id
+    assert (await form_post(client, f"/bookings/{booking.id}/teleport")).status_code == 404
+
+
+async def test_detail_shows_the_guest_and_what_the_timeline_recorded(client, tenant, clock):
+    booking = await create(
+        tenant.app_id,
+        NewBooking(
+            guest_name="Grace Guest",
+            guest_phone="+573001112233",
+            guest_email="grace@example.com",
+            guest_timezone="Europe/Madrid",
+            scheduled_at=workday_slot(clock.now(), 10),
+            assigned_agent_id=tenant.agent.id,
+            intake_notes="Asked about <b>premium</b>",
+        ),
+        Actor("agent", str(tenant.agent.id)),
+        now=clock.now(),
+    )
+    await login_as(client, tenant.admin, tenant.admin_password)
+    await form_post(
+        client, f"/bookings/{booking.id}/reassign", {"assigned_agent_id": str(tenant.other_agent.id)}
+    )
+    page = await client.get(f"/bookings/{booking.id}")
+    words = text_of(page.text)
+    for shown in ("+573001112233", "grace@example.com", "Europe/Madrid", "Ben Agent"):
+        assert shown in words, shown
+    assert "Asked about &lt;b&gt;premium&lt;/b&gt;" in page.text  # notes are text, never markup
+    assert f"/rooms/{booking.guest_token}" in page.text and f"/rooms/{booking.host_token}" in page.text
+    timeline = text_of(page.text.split('class="timeline"')[1].split("</ol>")[0])
+    assert "The agent booked the meeting" in timeline
+    assert "An admin assigned the meeting to another agent." in timeline

@@ -245,6 +245,8 @@ async def booking_action(
         await _run_action(action, booking, user, role, form, tz)
     except bookings.BookingError as exc:
         errors, message = error_messages(exc)
+        if action == "reassign" and isinstance(exc, bookings.SlotUnavailable):
+            errors = {"assigned_agent_id": exc.message}  # the chosen agent is busy: say so by the field
         fresh = await bookings.get(booking.id) or booking
         context = await detail_context(request, fresh, app, role, embedded=embedded)
         context.update(
