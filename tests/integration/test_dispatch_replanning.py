@@ -318,3 +318,32 @@ async def test_a_change_while_the_message_is_in_flight_gets_its_follow_up(
     words = "was cancelled" if change == "cancel" else "was moved to"
     [conversation] = genesys_sim.conversations(f"booking-{booking.id}")
     assert words in conversation["messages"][-1]["text"]
+
+
+async def test_genesys_lost_before_the_send_fails_loudly_and_a_passing_test_plans_it_again(
+    client, genesys_tenant, genesys_sim, dispatch_deps, clock, settings
+):
+    tenant = genesys_tenant
+    await enable_dispatch(tenant, clock)
+    booking = await book(tenant, clock)
+    failed_row = await dispatch.live_row(booking.id)
+    # An admin edits the connection: it stops counting as provisioned until tested again.
+    await settings_store.save_settings(tenant.app_id, {"client_id": "a-new-client-id"}, settings.secret_key)
+
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.FAILED
+    [failed] = await events(booking, "pre_meeting_failed")
+    assert "Genesys is no longer set up" in failed.payload["error"]
+    assert genesys_sim.inbound_messages() == []
+
+    await settings_store.save_settings(tenant.app_id, {"client_id": CLIENT_ID}, settings.secret_key)
+    await login_as(client, tenant.admin, tenant.admin_password)
+    response = await form_post(
+        client, f"/apps/{tenant.public_id}/genesys/test", headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+
+    row = await dispatch.live_row(booking.id)
+    assert row.id != failed_row.id and row.status == DispatchStatus.scheduled
+    assert not (await dispatch.dispatch_state(booking.id)).failed
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.DISPATCHED
+    assert len(genesys_sim.conversations(f"booking-{booking.id}")) == 1

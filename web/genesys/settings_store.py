@@ -3,6 +3,7 @@ client needs. The app is "provisioned" when every field is set and the last conn
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ FORM_FIELDS = (
     "login_base_url",
     "api_base_url",
 )
+log = logging.getLogger("punctual.genesys")
+
 UUID_SHAPE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -184,7 +187,10 @@ async def record_test(app_id: int, report: list[dict[str, Any]], now: datetime) 
     row = await get_row(app_id)
     if is_provisioned(row) and not was_provisioned:
         for listener in list(_provisioned_listeners):
-            await listener(app_id, now)
+            try:
+                await listener(app_id, now)
+            except Exception:  # the test result stands; the admin sees it, the log has the cause
+                log.exception("after provisioning app %s: %s failed", app_id, listener.__name__)
     return row
 
 

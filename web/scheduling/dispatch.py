@@ -285,10 +285,11 @@ async def replan_on_preset_change(change: presets.PresetChange) -> list[AfterCom
 
 @on_provisioned
 async def plan_when_provisioned(app_id: int, now: datetime) -> None:
-    """Genesys just became usable: upcoming bookings get the dispatch they could not have before."""
+    """Genesys just became usable: upcoming bookings get the dispatch they could not have before,
+    and those that failed while it was not get a fresh one."""
     async with transaction():
         preset = await presets.get_preset(app_id)
-        callbacks = await _replan_upcoming(app_id, preset, Actor.system(), now, only_missing=True)
+        callbacks = await _replan_upcoming(app_id, preset, Actor.system(), now, keep_scheduled=True)
     await run_after_commit(callbacks)
 
 
@@ -306,13 +307,13 @@ async def _replan_upcoming(
     actor: Actor,
     now: datetime,
     *,
-    only_missing: bool = False,
+    keep_scheduled: bool = False,
     agent_id: int | None = None,
     reason: str = "The dispatch settings changed.",
 ) -> list[AfterCommit]:
     """Clear and plan again every upcoming booking's dispatch that is not yet on its way
-    (`only_missing`: plan the bookings that have none, leave the others as they are; `agent_id`:
-    only that agent's bookings)."""
+    (`keep_scheduled`: leave rows waiting for their time as they are, plan missing and failed ones;
+    `agent_id`: only that agent's bookings)."""
     open_statuses = [BookingStatus.scheduled, BookingStatus.pending_confirmation, BookingStatus.confirmed]
     where = (Booking.app == app_id) & Booking.status.is_in(open_statuses) & (Booking.scheduled_at > now)
     if agent_id is not None:
@@ -322,7 +323,7 @@ async def _replan_upcoming(
     for booking in upcoming:
         row = await live_row(booking.id)
         on_its_way = row is not None and row.status in (DispatchStatus.sending, DispatchStatus.dispatched)
-        if on_its_way or (row is not None and only_missing):
+        if on_its_way or (keep_scheduled and row is not None and row.status == DispatchStatus.scheduled):
             continue
         if row is not None:
             callbacks += await clear_live(booking, actor, now, reason=reason, statuses=PENDING_STATUSES)
