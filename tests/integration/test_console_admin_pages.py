@@ -284,3 +284,21 @@ async def test_admin_cannot_book_for_someone_outside_the_app(client, tenant, clo
     )
     assert response.status_code == 400 and 'id="assigned_agent_id-error"' in response.text
     assert await Booking.count() == 0
+
+
+async def test_admin_removes_an_agent_who_then_loses_access(client, tenant):
+    await login_as(client, tenant.admin, tenant.admin_password)
+    removed = await form_post(
+        client, f"/apps/{tenant.public_id}/members/{tenant.other_agent.id}", {"remove": "1"}
+    )
+    assert removed.status_code == 200 and "Member removed." in removed.text
+    assert "Ben Agent" not in text_of(removed.text)
+    assert await Membership.count().where(Membership.user == tenant.other_agent.id) == 0
+    assert await WorkingHours.count().where(WorkingHours.user == tenant.other_agent.id) == 0
+    gone = await form_post(
+        client, f"/apps/{tenant.public_id}/members/{tenant.other_agent.id}", {"remove": "1"}
+    )
+    assert gone.status_code == 404
+
+    await login_as(client, tenant.other_agent, tenant.agent_password)
+    assert (await client.get(f"/my-schedules?app={tenant.public_id}")).status_code == 404

@@ -65,7 +65,7 @@ async def member_update(request: Request, app_id: FromPath[str], user_id: FromPa
     else:
         errors = await people.update_member(app.id, user_id, form)
         message = None if errors else "Member updated."
-    if errors.get("member") == "This person is not a member of the app.":
+    if errors.get("member") == people.NOT_A_MEMBER:
         raise NotFoundException("That person is not a member of this app.")
     context = await members_context(request, app, row_errors={user_id: errors}, message=message)
     status = 400 if errors and not request.htmx else 200

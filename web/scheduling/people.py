@@ -28,6 +28,7 @@ from web.scheduling import availability, availability_data, dispatch
 from web.scheduling.hooks import Actor, run_after_commit
 from web.scheduling.timeutil import valid_timezone
 
+NOT_A_MEMBER = "This person is not a member of the app."
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d|24:00")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
@@ -102,7 +103,7 @@ async def update_member(app_id: int, user_id: int, form: Mapping[str, Any]) -> d
         return errors
     where = (Membership.app == app_id) & (Membership.user == user_id)
     if not await Membership.exists().where(where):
-        return {"member": "This person is not a member of the app."}
+        return {"member": NOT_A_MEMBER}
     if values["role"] != Role.admin and await _last_admin(app_id, user_id):
         return {"role": "The app needs at least one admin."}
     async with transaction():
@@ -123,6 +124,8 @@ async def update_member(app_id: int, user_id: int, form: Mapping[str, Any]) -> d
 
 
 async def remove_member(app_id: int, user_id: int) -> dict[str, str]:
+    if not await Membership.exists().where((Membership.app == app_id) & (Membership.user == user_id)):
+        return {"member": NOT_A_MEMBER}
     if await _last_admin(app_id, user_id):
         return {"member": "The app needs at least one admin."}
     async with transaction():
