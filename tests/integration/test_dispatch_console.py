@@ -14,6 +14,7 @@ from tests.conftest import form_post
 from tests.fixtures.console import AsgiStream, login_as, text_of
 from tests.fixtures.dispatch import INBOUND, book, dispatch_deps, enable_dispatch, events, run_due
 from tests.fixtures.genesys_sim import genesys_sim, genesys_tenant, tenant  # noqa: F401
+from web.db.tables import Dispatch, DispatchStatus
 from web.scheduling import dispatch, dispatch_send
 from web.scheduling.timeutil import zone
 
@@ -162,6 +163,13 @@ async def test_the_admin_overview_counts_the_apps_dispatches(
     row = await dispatch.live_row((await _planned_booking(tenant)).id)
     clock.advance(seconds=(row.next_attempt_at - clock.now()).total_seconds() + 61)
     assert "1 planned 0 sending 1 sent 1 failed 1 overdue" in text_of(
+        (await client.get(f"/apps/{tenant.public_id}/dispatch-overview")).text
+    )
+    # So does one whose runner died mid-send a minute ago.
+    await Dispatch.update(
+        {Dispatch.status: DispatchStatus.sending, Dispatch.updated_at: row.next_attempt_at}
+    ).where(Dispatch.id == row.id)
+    assert "0 planned 1 sending 1 sent 1 failed 1 overdue" in text_of(
         (await client.get(f"/apps/{tenant.public_id}/dispatch-overview")).text
     )
 

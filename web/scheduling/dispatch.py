@@ -449,8 +449,9 @@ async def dispatch_state(booking_id: Any) -> DispatchState:
 
 
 async def overview_counts(app_id: int, now: datetime) -> dict[str, int]:
-    """Live dispatch rows of the app by state, for the admin overview."""
-    rows = await Dispatch.select(Dispatch.status, Dispatch.next_attempt_at).where(
+    """Live dispatch rows of the app by state, for the admin overview. Overdue: more than a minute
+    past its send time and not out yet (waiting, or stuck in `sending`), as the reconciler sees it."""
+    rows = await Dispatch.select(Dispatch.status, Dispatch.next_attempt_at, Dispatch.updated_at).where(
         (Dispatch.booking.app == app_id) & Dispatch.live_key.is_not_null()
     )
     counts = {"planned": 0, "sending": 0, "sent": 0, "failed": 0, "overdue": 0}
@@ -463,7 +464,8 @@ async def overview_counts(app_id: int, now: datetime) -> dict[str, int]:
     }
     for row in rows:
         counts[names[row["status"]]] += 1
-        if row["status"] == DispatchStatus.scheduled and row["next_attempt_at"] < late:
+        stuck = row["status"] == DispatchStatus.sending and row["updated_at"] < late
+        if (row["status"] == DispatchStatus.scheduled or stuck) and row["next_attempt_at"] < late:
             counts["overdue"] += 1
     return counts
 
