@@ -94,8 +94,8 @@ def sign_in_in_frame(frame, who: str) -> None:
 
 def test_agent_signs_in_inside_genesys_sees_own_bookings_and_cancels_one(desktop, page, clock):
     tenant = desktop.tenant
-    monday = clock.now().astimezone(zone(tenant.timezone)).weekday()
-    clock.advance(days=(7 - monday) % 7)  # a Monday: the next workday is in the week on screen
+    weekday = clock.now().astimezone(zone(tenant.timezone)).weekday()
+    clock.advance(days=(7 - weekday) % 7)  # a Monday: the next workday is in the week on screen
     start = workday_slot(clock.now())
     own = run(insert_booking(tenant.app_id, tenant.agent.id, start, guest_name="Gloria Own"))
     later = start + timedelta(hours=1)
