@@ -15,6 +15,9 @@ from web.scheduling.hooks import Actor
 log = logging.getLogger("punctual.lifecycle")
 
 WAITING_STATUSES = [BookingStatus.scheduled, BookingStatus.pending_confirmation, BookingStatus.confirmed]
+# A meeting the agent opened and then left, the customer never having come, is a no-show too
+# (while the agent is still in the room, the meeting stays open).
+NO_SHOW_CANDIDATES = [*WAITING_STATUSES, BookingStatus.started]
 DEFAULT_GRACE_MINUTES = 10
 # Grace windows are at most 240 minutes (the preset's bound); look no further back than needed.
 _CANDIDATE_REACH = timedelta(days=30)
@@ -22,8 +25,8 @@ _CANDIDATE_REACH = timedelta(days=30)
 
 async def mark_no_shows(now: datetime) -> list[str]:
     """Mark every overdue booking as no-show; returns the ids changed."""
-    candidates = await Booking.select(Booking.id, Booking.app, Booking.scheduled_at).where(
-        Booking.status.is_in([s.value for s in WAITING_STATUSES])
+    candidates = await Booking.select(Booking.id, Booking.app, Booking.scheduled_at, Booking.status).where(
+        Booking.status.is_in([s.value for s in NO_SHOW_CANDIDATES])
         & Booking.guest_joined_at.is_null()
         & (Booking.scheduled_at < now)
         & (Booking.scheduled_at > now - _CANDIDATE_REACH)
@@ -39,6 +42,8 @@ async def mark_no_shows(now: datetime) -> list[str]:
     for row in candidates:
         minutes = grace.get(row["app"], DEFAULT_GRACE_MINUTES)
         if row["scheduled_at"] + timedelta(minutes=minutes) >= now:
+            continue
+        if row["status"] == BookingStatus.started and await bookings.in_room(row["id"]):
             continue
         try:
             booking = await bookings.mark_no_show(row["id"], Actor.system(), now=now)

@@ -36,6 +36,7 @@ async def _room_context(token: str, booking, role: str, message: str | None = No
         "media": rooms.media_provider().room_view(booking, role),
         "is_final": booking.status in FINAL_STATUSES,
         "joined": (booking.host_joined_at if role == rooms.HOST else booking.guest_joined_at) is not None,
+        "present": role in await bookings.in_room(booking.id),
         "message": message,
     }
 
@@ -65,6 +66,14 @@ async def join_room(token: FromPath[str]) -> Redirect | Template:
     except bookings.BookingError as error:
         context = await _room_context(token, booking, role, error.message)
         return Template("rooms/room.html", context=context, status_code=409, headers=PRIVATE_HEADERS)
+    return Redirect(f"/rooms/{token}", status_code=303)
+
+
+@post("/rooms/{token:str}/leave", status_code=303)
+async def leave_room(token: FromPath[str]) -> Redirect:
+    """Leaving is always possible; when both sides have met and both have left, the meeting ends."""
+    booking, role = await _room_or_404(token)
+    await bookings.record_leave(booking.id, role, now=clock.now())
     return Redirect(f"/rooms/{token}", status_code=303)
 
 
@@ -118,4 +127,4 @@ async def confirm_submit(request: Request, token: FromPath[str]) -> Template:
     return Template("rooms/confirm.html", context=context, status_code=status_code, headers=PRIVATE_HEADERS)
 
 
-ROUTES = [room_page, room_presence, join_room, end_meeting, confirm_page, confirm_submit]
+ROUTES = [room_page, room_presence, join_room, leave_room, end_meeting, confirm_page, confirm_submit]

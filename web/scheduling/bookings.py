@@ -16,6 +16,7 @@ Actors: admins and agents are `Actor("admin"|"agent", str(User.id))`, API client
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 import uuid
@@ -682,9 +683,11 @@ async def record_join(booking_id: Any, role: str, *, now: datetime) -> Booking:
         preset = await presets.get_preset(booking.app)
         _refuse_final(booking, "joined")
         joined_field = "host_joined_at" if role == "host" else "guest_joined_at"
+        actor = _room_actor(booking, role)
         if getattr(booking, joined_field) is not None:
+            if role not in await in_room(booking.id):  # back after leaving
+                await events_log.record(booking.id, "joined", actor, {"role": role, "again": True}, now)
             return booking
-        actor = Actor("agent", str(booking.assigned_agent)) if role == "host" else Actor("customer", None)
         setattr(booking, joined_field, now)
         await events_log.record(booking.id, "joined", actor, {"role": role}, now)
         before: dict[str, Any] = {joined_field: None}
@@ -696,6 +699,49 @@ async def record_join(booking_id: Any, role: str, *, now: datetime) -> Booking:
             await events_log.record(booking.id, "started", actor, {"first": role}, now)
             kind = "started"
         callbacks = await _commit_change(booking, kind, actor, now, before, preset)
+    await hooks.run_after_commit(callbacks)
+    return booking
+
+
+def _room_actor(booking: Booking, role: str) -> Actor:
+    return Actor("agent", str(booking.assigned_agent)) if role == "host" else Actor("customer", None)
+
+
+async def in_room(booking_id: Any) -> set[str]:
+    """The sides ("host", "guest") in the room now: those with more joins than departures."""
+    rows = await BookingEvent.select(BookingEvent.event_type, BookingEvent.payload).where(
+        (BookingEvent.booking == booking_id) & BookingEvent.event_type.is_in(["joined", "left"])
+    )
+    balance: dict[str, int] = {}
+    for row in rows:
+        payload = row["payload"] if isinstance(row["payload"], dict) else json.loads(row["payload"] or "{}")
+        side = payload.get("role")
+        balance[side] = balance.get(side, 0) + (1 if row["event_type"] == "joined" else -1)
+    return {side for side, count in balance.items() if count > 0}
+
+
+async def record_leave(booking_id: Any, role: str, *, now: datetime) -> Booking:
+    """Someone left the room. Once both sides have met and everyone has left, the meeting has
+    ended: it becomes `completed`. (A meeting the customer never joined is left to the no-show
+    rule instead.)"""
+    if role not in ("host", "guest"):
+        raise ValueError(f"role must be 'host' or 'guest', got {role!r}")
+    async with transaction():
+        booking = await _load_for_update(booking_id)
+        present = await in_room(booking.id)
+        if booking.status in FINAL_STATUSES or role not in present:
+            return booking
+        actor = _room_actor(booking, role)
+        await events_log.record(booking.id, "left", actor, {"role": role}, now)
+        met = booking.host_joined_at is not None and booking.guest_joined_at is not None
+        if booking.status != BookingStatus.started or not met or present - {role}:
+            return booking
+        preset = await presets.get_preset(booking.app)
+        before = {"status": booking.status}
+        booking.status = BookingStatus.completed
+        booking.ended_at = now
+        await events_log.record(booking.id, "completed", Actor.system(), {"reason": "everyone_left"}, now)
+        callbacks = await _commit_change(booking, "completed", Actor.system(), now, before, preset)
     await hooks.run_after_commit(callbacks)
     return booking
 

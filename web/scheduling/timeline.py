@@ -25,6 +25,7 @@ EVENT_TYPES = (
     "completed",
     "no_show",
     "joined",
+    "left",
     "reminder_sent",
     "reminder_failed",
     "reminder_skipped",
@@ -132,6 +133,8 @@ def describe(event: BookingEvent, tz: str = "UTC") -> str:
         return f"{who} marked the meeting as a no-show."
     if kind == "joined":
         return "The agent joined the room." if p.get("role") == "host" else "The customer joined the room."
+    if kind == "left":
+        return "The agent left the room." if p.get("role") == "host" else "The customer left the room."
     if kind.startswith("reminder_"):
         what = str(p.get("kind", "reminder")).replace("_", " ")
         verb = {
