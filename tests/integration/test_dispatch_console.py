@@ -110,7 +110,12 @@ async def test_the_booking_page_banner_and_an_admins_retry_now(
     assert response.status_code == 303 and response.headers["location"] == f"/bookings/{booking.id}"
     page = await client.get(f"/bookings/{booking.id}")
     assert "could not be sent" not in page.text
-    assert "Genesys pre-meeting message sent" in text_of(page.text)
+    words = text_of(page.text)
+    assert "Genesys pre-meeting message sent" in words
+    # The timeline tells the story in plain words.
+    assert "Genesys pre-meeting message failed after 1 attempt: Genesys refused the request" in words
+    assert "Genesys pre-meeting message sent again on request (Retry now)." in words
+    assert "Genesys pre-meeting message delivered to the agent&#39;s queue." in words
     [retried] = [e for e in await events(booking, "pre_meeting_scheduled") if e.payload.get("retry")]
     assert retried.actor_type == "admin"
     assert len(genesys_sim.conversations(f"booking-{booking.id}")) == 1

@@ -145,12 +145,19 @@ def describe(event: BookingEvent, tz: str = "UTC") -> str:
         detail = p.get("error") or p.get("reason") or ""
         return f"Reminder '{what}' {verb[kind]}." + (f" {detail}" if detail else "")
     if kind == "pre_meeting_scheduled":
+        if p.get("retry"):
+            return "Genesys pre-meeting message sent again on request (Retry now)."
         return f"Genesys pre-meeting message planned for {_when(p.get('due_at'), tz)}."
     if kind == "pre_meeting_dispatched":
         return "Genesys pre-meeting message delivered to the agent's queue."
     if kind == "pre_meeting_failed":
         error = p.get("error") or p.get("last_error") or "unknown error"
-        return f"Genesys pre-meeting message failed after {p.get('attempts', '?')} attempts: {error}."
+        attempts = p.get("attempts", "?")
+        tries = "attempt" if attempts == 1 else "attempts"
+        return f"Genesys pre-meeting message failed after {attempts} {tries}: {error}."
     if kind == "pre_meeting_cleared":
-        return "Genesys pre-meeting message cleared." + (f" {p['reason']}" if p.get("reason") else "")
+        text = "Genesys pre-meeting message cleared." + (f" {p['reason']}" if p.get("reason") else "")
+        if p.get("follow_up") in ("cancelled", "moved"):
+            text += f" The agent's Genesys conversation is told the meeting was {p['follow_up']}."
+        return text
     return kind.replace("_", " ").capitalize() + "."
