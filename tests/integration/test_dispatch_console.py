@@ -12,14 +12,20 @@ import pytest
 
 from tests.conftest import form_post
 from tests.fixtures.console import AsgiStream, login_as, text_of
-from tests.fixtures.dispatch import INBOUND, book, dispatch_deps, enable_dispatch, events, run_due
+from tests.fixtures.dispatch import (
+    INBOUND,
+    book,
+    dispatch_deps,  # noqa: F401
+    enable_dispatch,
+    events,
+    run_due,
+)
 from tests.fixtures.genesys_sim import genesys_sim, genesys_tenant, tenant  # noqa: F401
 from web.db.tables import Dispatch, DispatchStatus
 from web.scheduling import dispatch, dispatch_send
 from web.scheduling.timeutil import zone
 
 Outcome = dispatch_send.Outcome
-__all__ = ["dispatch_deps"]
 
 
 async def three_states(tenant, sim, deps, clock):

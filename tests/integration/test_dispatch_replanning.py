@@ -1,7 +1,8 @@
 """The dispatch follows what it depends on: a booking inside the window goes out at once through
-its queued trigger, preset changes and a late Genesys set-up re-plan upcoming rows, intake notes
-follow the preset at send time, a reschedule lifts a failure banner, and the cancellation
-follow-up is queued and lands in the delivered conversation. All against the simulator over HTTP."""
+its queued trigger; preset changes, a (re)passed Genesys connection test and a changed Genesys user
+id re-plan upcoming rows; intake notes follow the preset at send time; a reschedule lifts a failure
+banner; after delivery, a cancel or a move is told in the same conversation, even when it lands
+while the message is in flight. All against the simulator over HTTP."""
 
 # Fixtures imported from tests.fixtures are parameters of the tests below.
 
@@ -17,7 +18,15 @@ from simulators.genesys.fixture import ANA_ID, CLIENT_ID, CLIENT_SECRET, OPEN_IN
 from tasks import dispatch as dispatch_jobs
 from tests.conftest import form_post
 from tests.fixtures.console import login_as
-from tests.fixtures.dispatch import ADMIN, INBOUND, book, dispatch_deps, enable_dispatch, events, run_due
+from tests.fixtures.dispatch import (
+    ADMIN,
+    INBOUND,
+    book,
+    dispatch_deps,  # noqa: F401
+    enable_dispatch,
+    events,
+    run_due,
+)
 from tests.fixtures.genesys_sim import genesys_sim, genesys_tenant, tenant  # noqa: F401
 from web.db.tables import Dispatch, DispatchStatus, Membership
 from web.genesys import settings_store
@@ -25,7 +34,6 @@ from web.scheduling import bookings, dispatch, dispatch_send, presets
 from web.scheduling.timeutil import to_iso_z
 
 Outcome = dispatch_send.Outcome
-__all__ = ["dispatch_deps"]
 
 
 def job_ctx(deps) -> dict:
