@@ -3,6 +3,7 @@ chrome and on a 360 x 400 screen (the Genesys sidebar)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,37 @@ def test_keyboard_reaches_the_agenda_with_a_visible_focus(live_server, page):
     assert outline not in ("none", "")
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="Meeting with Grace Guest").wait_for()
+
+
+def focused_text(page) -> str:
+    """The focused element's text, once htmx has finished swapping (it moves focus while settling)."""
+    page.wait_for_function(
+        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
+    return page.evaluate("document.activeElement.textContent.trim()")
+
+
+def test_keyboard_users_land_on_what_a_form_answered(live_server, page):
+    tenant, _, day = run(seed())
+    sign_in(page, live_server, tenant.admin.email, tenant.admin_password)
+    page.goto(f"{live_server}/apps/{tenant.public_id}/preset")
+    page.get_by_label("Buffer before (minutes)").fill("-5")
+    page.keyboard.press("Enter")  # submits through htmx: the form is swapped in place
+    page.locator("#buffer_before_minutes-error").wait_for()
+    assert focused_text(page) == "Please correct the highlighted fields."
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "scheduling_enabled"
+
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, live_server, tenant.agent.email, tenant.agent_password)
+    page.goto(f"{live_server}/my-schedules?app={tenant.public_id}&week={day.isoformat()}")
+    page.get_by_label(re.compile(r"^From")).fill(f"{day.isoformat()}T08:30")
+    page.get_by_label(re.compile(r"^Until")).fill(f"{day.isoformat()}T09:30")
+    page.get_by_role("button", name="Add do-not-disturb window").focus()
+    page.keyboard.press("Enter")
+    page.get_by_text("This window affects 1 booking.").wait_for()
+    assert focused_text(page) == "Save and notify the customers"
+    page.keyboard.press("Tab")  # the other answer is one key away
+    assert focused_text(page) == "Save without notifying"
+    page.keyboard.press("Enter")
+    page.get_by_text("Do-not-disturb window saved.").wait_for()
