@@ -27,6 +27,7 @@ from web.controllers.routes import route_handlers
 from web.db import engine as db
 from web.errors import EXCEPTION_HANDLERS
 from web.genesys.client import GenesysClient
+from web.input_guard import refuse_crafted_input
 from web.scheduling import jobs
 from web.security import security_headers
 from web.sessions import LeanSessionConfig
@@ -136,6 +137,7 @@ def create_app(
         ),
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OPENAPI_CONFIG,
+        before_request=refuse_crafted_input,
         before_send=[security_headers],
         request_max_body_size=1024 * 1024,
         debug=False,

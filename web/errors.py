@@ -123,4 +123,18 @@ def handle_server_error(request: Request, exc: Exception) -> Response:
     )
 
 
-EXCEPTION_HANDLERS = {HTTPException: handle_http_exception, Exception: handle_server_error}
+def handle_too_deep(request: Request, exc: RecursionError) -> Response:
+    """A body nested thousands of levels deep exhausts the JSON decoder's recursion: the client's doing."""
+    log.warning("refused a too deeply nested body on %s %s", request.method, request.url.path)
+    message = "The request body is nested too deeply."
+    return handle_http_exception(
+        request,
+        ApiError(400, message) if is_api_request(request) else HTTPException(detail=message, status_code=400),
+    )
+
+
+EXCEPTION_HANDLERS = {
+    HTTPException: handle_http_exception,
+    RecursionError: handle_too_deep,
+    Exception: handle_server_error,
+}

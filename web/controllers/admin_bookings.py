@@ -62,7 +62,7 @@ class Filters:
             errors["status"] = "Unknown status."
         if f.source and f.source not in SOURCES:
             errors["source"] = "Unknown source."
-        if f.agent and f.agent != "pool" and not f.agent.isdigit():
+        if f.agent and f.agent != "pool" and not (f.agent.isdigit() and len(f.agent) <= 18):
             errors["agent"] = "Unknown agent."
         for name in ("date_from", "date_to"):
             value = getattr(f, name)

@@ -65,6 +65,8 @@ async def agents_of(app_id: int) -> list[dict]:
 
 
 async def is_agent_of(app_id: int, user_id: int) -> bool:
+    if not 0 < user_id < 2**63:  # beyond the database's integers: nobody (and no driver error)
+        return False
     return await Membership.exists().where(
         (Membership.app == app_id) & (Membership.user == user_id) & (Membership.role == Role.agent)
     )
