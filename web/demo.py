@@ -81,6 +81,18 @@ def start_simulators(public_url: str, genesys_port: int, whatsapp_port: int) -> 
     return servers
 
 
+async def _working_days(app_id: int, user_id: int, start: time) -> set[int]:
+    """Weekdays on which one of the agent's windows holds a half-hour meeting at `start`."""
+    from web.db.tables import WorkingHours
+
+    rows = await WorkingHours.select(WorkingHours.weekday, WorkingHours.start, WorkingHours.end).where(
+        (WorkingHours.app == app_id) & (WorkingHours.user == user_id)
+    )
+    begin = start.strftime("%H:%M")
+    finish = (datetime.combine(datetime.min, start) + timedelta(minutes=30)).strftime("%H:%M")
+    return {row["weekday"] for row in rows if row["start"] <= begin and finish <= row["end"]}
+
+
 async def _book_demo_meetings(app_id: int, now: datetime) -> int:
     """A handful of meetings over the coming workdays, only while the demo app has none."""
     from web.db.tables import Booking, User
@@ -100,7 +112,8 @@ async def _book_demo_meetings(app_id: int, now: datetime) -> int:
     day = now.astimezone(zone(tz)).date()
     for email, ahead, start, guest, phone, guest_email, notes in DEMO_BOOKINGS:
         when = day + timedelta(days=ahead)
-        while when.weekday() >= 5:  # weekdays only: that is when the agents work
+        works = await _working_days(app_id, agents[email], start)
+        while works and when.weekday() not in works:  # the next day the agent works at that hour
             when += timedelta(days=1)
         plans.append(
             (email, local_to_utc(when, start, tz).astimezone(UTC), guest, phone, guest_email, notes, True)
