@@ -1,9 +1,10 @@
 """`punctual demo`: everything on embedded defaults with demo data.
 
 Migrates, seeds the demo tenant from `web/demo_seed.json` (through the seed file, like any
-installation), starts the Genesys Cloud and WhatsApp simulators in this process, checks the Genesys
-connection, books a few demo meetings (only while the demo app has none), then serves the app with
-its worker and prints where to go and how to sign in."""
+installation), starts the Genesys Cloud and WhatsApp simulators in this process, tests the Genesys
+connection and sets up My schedules and the interaction widget there, books a few demo meetings
+(only while the demo app has none), then serves the app with its worker and prints where to go and
+how to sign in."""
 
 from __future__ import annotations
 
@@ -141,6 +142,28 @@ async def _book_demo_meetings(app_id: int, now: datetime) -> int:
     return created
 
 
+async def _set_up_genesys(genesys, app, settings: Settings) -> list[str]:
+    """My schedules and the interaction widget in the simulator's org, for the demo's agents and
+    queue (what an admin does on the Genesys tab). Returns the problems, if any."""
+    from simulators.genesys.fixture import GROUP_ID, QUEUE_ID
+    from web.genesys import settings_store, setup
+    from web.scheduling.presets import get_preset
+
+    tenant = await settings_store.load(app.id, settings.secret_key)
+    preset = await get_preset(app.id)
+    result = await setup.apply_setup(
+        genesys,
+        tenant,
+        app,
+        public_url=settings.public_url,
+        my_schedules_enabled=True,
+        dispatch_enabled=bool(preset.genesys_dispatch_enabled),
+        groups=[GROUP_ID],
+        widget_queue_ids=[QUEUE_ID],
+    )
+    return result.errors
+
+
 async def prepare_demo(settings: Settings, document: dict[str, Any]) -> dict[str, Any]:
     """Migrate, seed, test the Genesys connection and book the demo meetings. Idempotent."""
     from web import clock
@@ -160,6 +183,7 @@ async def prepare_demo(settings: Settings, document: dict[str, Any]) -> dict[str
         genesys = GenesysClient()
         try:
             row = await setup.run_connection_test(genesys, app.id, settings.secret_key, now)
+            problems = await _set_up_genesys(genesys, app, settings) if row and row.last_test_ok else []
         finally:
             await genesys.aclose()
         booked = await _book_demo_meetings(app.id, now)
@@ -167,7 +191,7 @@ async def prepare_demo(settings: Settings, document: dict[str, Any]) -> dict[str
         "app_public_id": str(app.public_id),
         "app_name": app.name,
         "report": report,
-        "genesys_ok": bool(row and row.last_test_ok),
+        "genesys_ok": bool(row and row.last_test_ok) and not problems,
         "booked": booked,
     }
 
@@ -189,7 +213,7 @@ def _banner(
         *(f"    {u['email']:<22} {'administrator' if u.get('admin') else 'agent'}" for u in users),
         f"  Genesys Cloud simulator: {genesys_url}",
         f"    agent desktop (Ana): {genesys_url}/__sim/desktop?userId={ANA_ID}",
-        f"    connection test: {'passed' if facts['genesys_ok'] else 'failed, see the Genesys settings tab'}",
+        f"    connection and setup: {'ready' if facts['genesys_ok'] else 'failed, see the Genesys tab'}",
         f"  WhatsApp simulator: {whatsapp_url}  (messages sent: {whatsapp_url}/__sim/state)",
         f"  Public API: client_id {client['client_id']}, client_secret {client['client_secret']}",
         f"    curl -s -X POST {base}/oauth/token -H 'Content-Type: application/json' \\",
@@ -219,6 +243,12 @@ def run_demo(
 
     if settings.public_url == "http://127.0.0.1:8000" and port != 8000:
         settings = dataclasses.replace(settings, public_url=f"http://127.0.0.1:{port}")
+    # The simulator's agent desktop frames My schedules and the widget, as Genesys Cloud would.
+    desktop = f"http://127.0.0.1:{genesys_port}"
+    if desktop not in settings.extra_frame_ancestors:
+        settings = dataclasses.replace(
+            settings, extra_frame_ancestors=(*settings.extra_frame_ancestors, desktop)
+        )
     document = demo_document(genesys_port, whatsapp_port)
     servers = start_simulators(settings.public_url, genesys_port, whatsapp_port)
     try:

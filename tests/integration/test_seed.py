@@ -466,6 +466,12 @@ async def test_the_demo_tenant_seeds_with_genesys_connected_and_bookings_once(ap
     facts = await prepare_demo(settings, document)
     assert facts["genesys_ok"] is True
     assert facts["booked"] == 6
+    # My schedules and the interaction widget exist in the simulator's org, enabled.
+    live = [i for i in genesys_sim.state()["integrations"] if not i["deleted"]]
+    assert sorted(i["name"] for i in live) == [
+        "My schedules (Demo clinic)",
+        "Video meeting (Demo clinic)",
+    ]
 
     # The agents line up with the simulator's users, and everyone signs in with the demo password.
     video_app = await VideoApp.objects().get(VideoApp.public_id == facts["app_public_id"])
