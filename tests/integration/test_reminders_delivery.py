@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from datetime import timedelta
 
 import tasks.reminders as sending
+from tests.fixtures.api import api  # noqa: F401
 from tests.fixtures.genesys_sim import genesys_sim, provision  # noqa: F401
 from tests.fixtures.whatsapp_sim import (  # noqa: F401
     link_sender,
@@ -291,9 +293,36 @@ async def test_a_custom_reminder_goes_out_within_seconds_through_the_worker(
     booking = await book(whatsapp_tenant, clock)
     async with running_worker(app, settings):
         row = await custom(booking, clock)
-        for _ in range(100):
-            if whatsapp_sim.messages():
+        for _ in range(100):  # until the row says sent (the message is out before that)
+            if (await reread(row)).status == ReminderStatus.sent:
                 break
             await asyncio.sleep(0.05)
     assert whatsapp_sim.templates_sent(PHONE) == ["meeting_custom"]
     assert (await reread(row)).status == ReminderStatus.sent
+
+
+async def test_a_reminder_asked_for_through_the_api_reaches_the_customer_within_seconds(
+    app, api, whatsapp_tenant, whatsapp_sim, settings, clock
+):
+    booking = await book(whatsapp_tenant, clock)
+    async with running_worker(app, settings):
+        asked_at = time.monotonic()
+        response = await api.post(f"/scheduled-calls/{booking.id}/reminders", json={"kind": "reminder_custom"})
+        assert response.status_code == 202, response.text
+        reminder_id = response.json()["data"]["reminder"]["id"]
+        for _ in range(100):  # until the row says sent (the message is out before that)
+            if (await Reminder.objects().get(Reminder.id == reminder_id)).status == ReminderStatus.sent:
+                break
+            await asyncio.sleep(0.05)
+        took = time.monotonic() - asked_at
+
+    assert took < 5
+    reminder = response.json()["data"]["reminder"]
+    assert (reminder["reminder_kind"], reminder["status"]) == ("custom", "pending")
+    [message] = whatsapp_sim.messages(PHONE)
+    assert message["template"] == "meeting_custom"
+    assert message["parameters"] == [f"http://localhost:8000/rooms/{booking.guest_token}"]
+    row = await Reminder.objects().get(Reminder.id == reminder["id"])
+    assert (row.status, row.provider_message_id) == (ReminderStatus.sent, message["id"])
+    [event] = await events(booking, "reminder_sent")
+    assert event.payload["reminder_id"] == reminder["id"]

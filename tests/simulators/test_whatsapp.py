@@ -1,5 +1,7 @@
 """The WhatsApp Cloud API simulator: template sends, validation errors, faults."""
 
+import time
+
 import httpx
 import pytest
 
@@ -153,3 +155,27 @@ async def test_request_log_reset_and_clock(wa):
     await wa.post("/__sim/reset")
     assert (await wa.get("/__sim/state")).json() == {"senders": [], "messages": []}
     graph_error(await wa.post(URL, json=template(), headers=AUTH), 401, 190)
+
+
+async def test_latency_and_late_answers_from_the_control_api(wa):
+    rule = {"match": {"path_regex": "/messages$"}, "action": "latency", "ms": 200, "times": 1}
+    assert (await wa.post("/__sim/faults", json=rule)).status_code == 201
+    started = time.monotonic()
+    assert (await wa.post(URL, json=template(), headers=AUTH)).status_code == 200
+    assert time.monotonic() - started >= 0.2
+
+    # Accepted and recorded at once, answered late: the caller may give up on a message that went out.
+    rule = {"match": {"path_regex": "/messages$"}, "action": "timeout_then_success", "ms": 200, "times": 1}
+    await wa.post("/__sim/faults", json=rule)
+    started = time.monotonic()
+    assert (await wa.post(URL, json=template(), headers=AUTH)).status_code == 200
+    assert time.monotonic() - started >= 0.2
+    assert len((await wa.get("/__sim/state")).json()["messages"]) == 2
+
+
+async def test_fault_rules_are_listed_and_cleared(wa):
+    await wa.post("/__sim/faults", json={"action": "server_error"})
+    assert [r["action"] for r in (await wa.get("/__sim/faults")).json()] == ["server_error"]
+    graph_error(await wa.post(URL, json=template(), headers=AUTH), 500, 131000)
+    assert (await wa.delete("/__sim/faults")).status_code in (200, 204)
+    assert (await wa.post(URL, json=template(), headers=AUTH)).status_code == 200
