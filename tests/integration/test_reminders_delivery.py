@@ -307,7 +307,8 @@ async def test_a_reminder_asked_for_through_the_api_reaches_the_customer_within_
     booking = await book(whatsapp_tenant, clock)
     async with running_worker(app, settings):
         asked_at = time.monotonic()
-        response = await api.post(f"/scheduled-calls/{booking.id}/reminders", json={"kind": "reminder_custom"})
+        path = f"/scheduled-calls/{booking.id}/reminders"
+        response = await api.post(path, json={"kind": "reminder_custom"})
         assert response.status_code == 202, response.text
         reminder_id = response.json()["data"]["reminder"]["id"]
         for _ in range(100):  # until the row says sent (the message is out before that)
