@@ -187,3 +187,39 @@ def test_the_consoles_work_without_javascript(live_server, no_js):
     page.get_by_role("button", name="Mark all read").click()
     expect(page).to_have_url(re.compile(r"/notifications$"))
     assert run(Notification.count().where(Notification.read_at.is_null()).run()) == 0
+
+
+def live_ready(page) -> None:
+    page.wait_for_function("htmx.find('[sse-connect]') !== null")
+    page.wait_for_timeout(300)  # the EventSource subscribes before the server publishes
+
+
+async def push(user_id: int, text: str) -> None:
+    note = await notifications.notify(user_id, kind="info", text=text, link="/my-schedules", now=clock.now())
+    await notifications.announce(note)
+
+
+def test_live_notifications_stay_on_a_small_screen_and_go_away(live_server, page):
+    tenant = run(create_tenant())
+    page.set_viewport_size({"width": 360, "height": 400})
+    sign_in(page, live_server, tenant.agent.email, tenant.agent_password)
+    for path in ("/my-schedules", "/my-schedules?embedded=1"):
+        page.goto(live_server + path)
+        live_ready(page)
+        run(push(tenant.agent.id, f"Dispatch failed for Grace Guest ({path})"))
+        toast = page.locator("#notification-toasts li").first
+        expect(toast).to_contain_text(path)
+        box = toast.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 360 and box["y"] + box["height"] <= 400, box
+        page.evaluate("document.getAnimations().forEach(a => a.finish())")  # skip the waiting
+        expect(toast).to_be_hidden()
+
+    # on the list page a new item arrives once, in the list, and replaces "No notifications yet."
+    run(Notification.delete(force=True).run())
+    page.goto(live_server + "/notifications")
+    expect(page.get_by_text("No notifications yet.")).to_be_visible()
+    live_ready(page)
+    run(push(tenant.agent.id, "A fresh notice"))
+    expect(page.locator("#notification-list li")).to_have_count(1)
+    expect(page.locator("li.notification")).to_have_count(1)  # no second copy as a toast
+    expect(page.get_by_text("No notifications yet.")).to_be_hidden()

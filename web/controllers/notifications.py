@@ -47,6 +47,7 @@ async def notifications_page(
         "page": page,
         "has_next": offset + len(items) < count,
         "tz": await notifications.viewer_timezone(user.id),
+        "toasts": False,  # new items arrive in the list itself
         **await chrome_context(request),
     }
     return Template("notifications/list.html", context=context)
