@@ -42,8 +42,11 @@ async def test_an_admin_links_a_sender_and_the_token_is_encrypted_and_never_show
     client, tenant, whatsapp_sim, settings
 ):
     await login_as(client, tenant.admin, tenant.admin_password)
+    overview = await client.get(f"/apps/{tenant.public_id}")
+    assert f'href="/apps/{tenant.public_id}/whatsapp"' in overview.text  # a tab of the app's pages
     page = await client.get(f"/apps/{tenant.public_id}/whatsapp")
     assert page.status_code == 200
+    assert f'href="/apps/{tenant.public_id}/whatsapp" aria-current="page"' in page.text
     assert "Not set yet." in text_of(page.text)
 
     saved = await form_post(client, f"/apps/{tenant.public_id}/whatsapp", sender_form(whatsapp_sim.url))
