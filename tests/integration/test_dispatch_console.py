@@ -98,6 +98,7 @@ async def test_the_booking_page_banner_and_an_admins_retry_now(
     genesys_sim.add_fault(match={"path_regex": INBOUND}, action="forbidden")
     await enable_dispatch(tenant, clock)
     booking = await book(tenant, clock)
+    row = await dispatch.live_row(booking.id)
     assert await run_due(dispatch_deps, clock, booking) == Outcome.FAILED
 
     await login_as(client, tenant.agent, tenant.agent_password)
@@ -125,6 +126,9 @@ async def test_the_booking_page_banner_and_an_admins_retry_now(
     [retried] = [e for e in await events(booking, "pre_meeting_scheduled") if e.payload.get("retry")]
     assert retried.actor_type == "admin"
     assert len(genesys_sim.conversations(f"booking-{booking.id}")) == 1
+    # The retry is the same message as the failed attempt, never a new one.
+    assert {r["body"]["channel"]["messageId"] for r in genesys_sim.inbound_messages()} == {row.message_id}
+    assert len(genesys_sim.inbound_messages()) == 2
 
 
 async def test_a_failure_and_its_retry_reach_the_agents_open_page_live(
