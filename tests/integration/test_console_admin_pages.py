@@ -302,3 +302,16 @@ async def test_admin_removes_an_agent_who_then_loses_access(client, tenant):
 
     await login_as(client, tenant.other_agent, tenant.agent_password)
     assert (await client.get(f"/my-schedules?app={tenant.public_id}")).status_code == 404
+
+
+async def test_admin_is_told_which_bookings_a_dnd_window_affects(client, tenant, clock):
+    day = next_workday(clock.now())
+    await insert_booking(tenant.app_id, tenant.agent.id, at_local(day, 10), guest_name="Eve Early")
+    await insert_booking(tenant.app_id, tenant.other_agent.id, at_local(day, 10), guest_name="Not Ana's")
+    await login_as(client, tenant.admin, tenant.admin_password)
+    base = f"/apps/{tenant.public_id}/agents/{tenant.agent.id}/availability"
+    saved = await form_post(client, f"{base}/dnd", {"starts_at": f"{day}T09:00", "ends_at": f"{day}T11:00"})
+    assert saved.status_code == 200
+    assert "It affects 1 booking of this agent" in text_of(saved.text)
+    quiet = await form_post(client, f"{base}/dnd", {"starts_at": f"{day}T14:00", "ends_at": f"{day}T15:00"})
+    assert "Do-not-disturb window added." in text_of(quiet.text) and "It affects" not in quiet.text

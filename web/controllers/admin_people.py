@@ -107,6 +107,18 @@ async def _member_of(app: VideoApp, user_id: int) -> tuple[Membership, User]:
     return member, user
 
 
+async def _dnd_added_message(user_id: int, window) -> str:
+    """The agent's own page asks before saving; here the admin is told what the window covers."""
+    clashes = await people.dnd_conflicts(user_id, window.starts_at, window.ends_at)
+    if not clashes:
+        return "Do-not-disturb window added."
+    n = len(clashes)
+    return (
+        f"Do-not-disturb window added. It affects {n} booking{'s' if n != 1 else ''} of this agent: "
+        "reassign or reschedule them from the bookings page."
+    )
+
+
 @get("/apps/{app_id:str}/agents/{user_id:int}/availability", guards=[requires_login])
 async def availability_page(request: Request, app_id: FromPath[str], user_id: FromPath[int]) -> Template:
     app, _ = await require_app_role(request, app_id, "admin")
@@ -166,7 +178,7 @@ async def availability_save(
         extra = {
             "dnd_values": values if errors else {},
             "dnd_errors": errors,
-            "message": None if errors else "Do-not-disturb window added.",
+            "message": None if errors else await _dnd_added_message(user.id, result.window),
         }
     elif part.startswith(("delete-exception-", "delete-dnd-")):
         kind, _, raw_id = part.rpartition("-")
