@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import secrets
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -20,9 +21,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine
+
 from web import clock
+from web.auth import create_user, normalize_email
 from web.crypto import decrypt
-from web.settings import Settings
+from web.db import engine as db
+from web.db.engine import transaction
+from web.db.tables import ApiClient, Membership, Preset, User, VideoApp, WorkingHours
+from web.genesys import settings_store
+from web.passwords import hash_password, verify_password
+from web.scheduling import api_clients, presets
+from web.scheduling.hooks import Actor
+from web.scheduling.timeutil import valid_timezone
+from web.settings import Settings, sqlite_path
+from web.whatsapp import senders
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d|24:00")
@@ -144,8 +158,6 @@ def _string(
 
 
 def _timezone(data: dict, path: str, problems: _Problems, default: str) -> str:
-    from web.scheduling.timeutil import valid_timezone
-
     if data.get("timezone") is None:
         return default
     value = data["timezone"]
@@ -156,8 +168,6 @@ def _timezone(data: dict, path: str, problems: _Problems, default: str) -> str:
 
 
 def _email(data: dict, path: str, problems: _Problems) -> str | None:
-    from web.auth import normalize_email
-
     value = _string(data, "email", path, problems, required=True, max_length=254)
     if value is None:
         return None
@@ -246,8 +256,6 @@ def _validate_hours(
 
 
 def _validate_preset(raw: Any, path: str, problems: _Problems) -> dict[str, Any] | None:
-    from web.scheduling import presets
-
     data = _object(raw, path, set(presets.PRESET_FIELDS), problems)
     if data is None:
         return None
@@ -271,8 +279,6 @@ def _validate_preset(raw: Any, path: str, problems: _Problems) -> dict[str, Any]
 
 
 def _validate_genesys(raw: Any, path: str, problems: _Problems) -> dict[str, str] | None:
-    from web.genesys import settings_store
-
     data = _object(raw, path, set(settings_store.FORM_FIELDS), problems)
     if data is None:
         return None
@@ -286,8 +292,6 @@ def _validate_genesys(raw: Any, path: str, problems: _Problems) -> dict[str, str
 
 
 def _validate_whatsapp(raw: Any, path: str, problems: _Problems) -> dict[str, Any] | None:
-    from web.whatsapp import senders
-
     data = _object(raw, path, SENDER_FIELDS, problems)
     if data is None:
         return None
@@ -314,8 +318,6 @@ def _validate_whatsapp(raw: Any, path: str, problems: _Problems) -> dict[str, An
 
 
 def _validate_clients(raw: Any, path: str, problems: _Problems, seen: set[str]) -> list[dict[str, Any]]:
-    from web.scheduling import api_clients
-
     clients = []
     for index, item in enumerate(_list(raw, path, problems)):
         where = f"{path}[{index}]"
@@ -458,14 +460,8 @@ class _Run:
 
 
 async def _seed_user(run: _Run, plan: UserPlan) -> None:
-    from web.auth import create_user
-    from web.db.tables import User
-    from web.passwords import hash_password, verify_password
-
     user = await User.objects().get(User.email == plan.email)
     if user is None:
-        import secrets
-
         # Without a password the account exists (for memberships) but cannot sign in yet.
         password = plan.password or secrets.token_urlsafe(24)
         await create_user(plan.email, password, name=plan.name or "", superuser=bool(plan.admin))
@@ -485,8 +481,6 @@ async def _seed_user(run: _Run, plan: UserPlan) -> None:
 
 
 async def _find_app(plan: AppPlan):
-    from web.db.tables import VideoApp
-
     if plan.public_id is not None:
         return await VideoApp.objects().get(VideoApp.public_id == plan.public_id)
     found = await VideoApp.objects().where(VideoApp.name == plan.name).limit(2)
@@ -496,8 +490,6 @@ async def _find_app(plan: AppPlan):
 
 
 async def _seed_app(run: _Run, plan: AppPlan) -> None:
-    from web.db.tables import VideoApp
-
     app = await _find_app(plan)
     if isinstance(app, str):
         run.problems.add(f"{plan.path}.name", "several apps have this name; give the app's id")
@@ -526,8 +518,6 @@ async def _seed_app(run: _Run, plan: AppPlan) -> None:
 
 
 async def _seed_members(run: _Run, app_id: int, plan: AppPlan, label: str) -> dict[str, int] | None:
-    from web.db.tables import Membership, User
-
     user_ids: dict[str, int] = {}
     for index, member in enumerate(plan.members):
         user = await User.objects().get(User.email == member.email)
@@ -559,8 +549,6 @@ async def _seed_members(run: _Run, app_id: int, plan: AppPlan, label: str) -> di
 
 
 async def _seed_hours(run: _Run, app_id: int, plan: AppPlan, user_ids: dict[str, int], label: str) -> None:
-    from web.db.tables import WorkingHours
-
     for email, windows in plan.working_hours.items():
         user_id = user_ids[email]
         where = (WorkingHours.app == app_id) & (WorkingHours.user == user_id)
@@ -581,10 +569,6 @@ async def _seed_hours(run: _Run, app_id: int, plan: AppPlan, user_ids: dict[str,
 
 
 async def _seed_preset(run: _Run, app_id: int, values: dict[str, Any], label: str) -> None:
-    from web.db.tables import Preset
-    from web.scheduling import presets
-    from web.scheduling.hooks import Actor
-
     created = not await Preset.exists().where(Preset.app == app_id)
     current = presets.preset_values(await presets.get_preset(app_id))
     changed = {name: value for name, value in values.items() if current[name] != value}
@@ -595,8 +579,6 @@ async def _seed_preset(run: _Run, app_id: int, values: dict[str, Any], label: st
 
 
 async def _seed_genesys(run: _Run, app_id: int, values: dict[str, str], label: str) -> None:
-    from web.genesys import settings_store
-
     row = await settings_store.get_row(app_id)
     fields = (*settings_store.CONNECTION_FIELDS, *settings_store.OTHER_FIELDS)
     wanted = dict(values)
@@ -611,8 +593,6 @@ async def _seed_genesys(run: _Run, app_id: int, values: dict[str, str], label: s
 
 
 async def _seed_whatsapp(run: _Run, app_id: int, values: dict[str, Any], label: str) -> None:
-    from web.whatsapp import senders
-
     row = await senders.sender_of_app(app_id)
     wanted = dict(values)
     if row is not None:
@@ -628,10 +608,6 @@ async def _seed_whatsapp(run: _Run, app_id: int, values: dict[str, Any], label: 
 
 
 async def _seed_clients(run: _Run, app_id: int, plan: AppPlan, label: str) -> None:
-    from web.db.tables import ApiClient
-    from web.passwords import hash_password, verify_password
-    from web.scheduling import api_clients
-
     for index, wanted in enumerate(plan.api_clients):
         client = await ApiClient.objects().get(ApiClient.client_id == wanted["client_id"])
         if client is None:
@@ -677,7 +653,6 @@ async def apply_seed(plan: SeedPlan, secret_key: str, now: datetime | None = Non
     """Write `plan` in one transaction; returns what changed, one line each. Problems only the
     database can reveal (an unknown member, a client id of another app) raise SeedError and
     nothing is written. Needs an open database."""
-    from web.db.engine import transaction
 
     attach_planners()
     run = _Run(secret_key=secret_key, now=now or clock.now())
@@ -696,10 +671,6 @@ async def apply_seed(plan: SeedPlan, secret_key: str, now: datetime | None = Non
 
 def _serves(engine: Any, url: str) -> bool:
     """Whether `engine` is already connected to `url` (as in a running app or a test)."""
-    from piccolo.engine.postgres import PostgresEngine
-    from piccolo.engine.sqlite import SQLiteEngine
-
-    from web.settings import sqlite_path
 
     if isinstance(engine, SQLiteEngine) and url.startswith("sqlite"):
         return str(Path(engine.path).resolve()) == str(Path(sqlite_path(url)).resolve())
@@ -714,7 +685,6 @@ def _serves(engine: Any, url: str) -> bool:
 async def connected(settings: Settings) -> AsyncIterator[None]:
     """The database of `settings`, opened unless already open (as in a running app or a test);
     the embedded SQLite database is migrated first, as `serve` does."""
-    from web.db import engine as db
 
     opened = not _serves(db.current_engine(), settings.database_url)
     if opened:
