@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from web import clock
 from web.db.tables import Booking, Dispatch, DispatchStatus, Membership, Role
 from web.scheduling import dispatch, dispatch_send, notifications
+from web.templating import localtime
 
 log = logging.getLogger("punctual.reconcile")
 
@@ -108,13 +109,14 @@ async def _raise_overdue_alarm(row: Dispatch, now: datetime) -> int:
         (Membership.app == booking.app) & (Membership.role == Role.admin)
     )
     for admin in admins:
+        tz = await notifications.viewer_timezone(admin["user"])
         notice = await notifications.notify(
             admin["user"],
             kind="dispatch_overdue",
             text=(
-                f"The Genesys pre-meeting message for the meeting with {booking.guest_name} at "
-                f"{booking.scheduled_at:%H:%M} UTC is {late} s overdue; Punctual is sending it now. "
-                "Check that the worker is running."
+                f"The Genesys pre-meeting message for the meeting with {booking.guest_name} on "
+                f"{localtime(booking.scheduled_at, tz, '%a %d %b at %H:%M')} ({tz}) is {late} s overdue; "
+                "Punctual is sending it now. Check that the worker is running."
             ),
             link=dispatch.booking_link(booking.id),
             app_id=booking.app,

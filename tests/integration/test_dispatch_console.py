@@ -21,7 +21,7 @@ from tests.fixtures.dispatch import (
     run_due,
 )
 from tests.fixtures.genesys_sim import genesys_sim, genesys_tenant, tenant  # noqa: F401
-from web.db.tables import Dispatch, DispatchStatus
+from web.db.tables import Dispatch, DispatchStatus, Notification
 from web.scheduling import dispatch, dispatch_send
 from web.scheduling.timeutil import zone
 
@@ -100,6 +100,8 @@ async def test_the_booking_page_banner_and_an_admins_retry_now(
     booking = await book(tenant, clock)
     row = await dispatch.live_row(booking.id)
     assert await run_due(dispatch_deps, clock, booking) == Outcome.FAILED
+    [notice] = await Notification.objects().where(Notification.recipient == tenant.agent.id)
+    assert f"at {local_hm(booking.scheduled_at, tenant.timezone)} ({tenant.timezone})" in notice.text
 
     await login_as(client, tenant.agent, tenant.agent_password)
     page = await client.get(f"/bookings/{booking.id}")

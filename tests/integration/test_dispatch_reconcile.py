@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest_asyncio
 
@@ -245,3 +246,5 @@ async def test_a_row_stuck_in_sending_past_a_minute_raises_one_alarm(
     notices = await Notification.objects().where(Notification.kind == "dispatch_overdue")
     assert len(notices) == 1 and notices[0].recipient == genesys_tenant.admin.id
     assert "overdue" in notices[0].text and notices[0].link == f"/bookings/{booking.id}"
+    local = booking.scheduled_at.astimezone(ZoneInfo(genesys_tenant.timezone))
+    assert f"at {local:%H:%M} ({genesys_tenant.timezone})" in notices[0].text  # the admin's own clock

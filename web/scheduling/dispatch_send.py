@@ -32,6 +32,7 @@ from web.scheduling import timeline as events_log
 from web.scheduling.dispatch_payload import dispatch_body, follow_up_body
 from web.scheduling.hooks import Actor, AfterCommit, run_after_commit
 from web.settings import Settings
+from web.templating import localtime
 
 log = logging.getLogger("punctual.dispatch")
 
@@ -270,13 +271,14 @@ async def fail(
         payload = {"dispatch_id": str(row.id), "error": words, "attempts": attempts}
         await events_log.record(booking.id, "pre_meeting_failed", Actor.system(), payload, now)
         if booking.assigned_agent is not None:
+            tz = await notifications.viewer_timezone(booking.assigned_agent)
             notice = await notifications.notify(
                 booking.assigned_agent,
                 kind="dispatch_failed",
                 text=(
                     f"The Genesys pre-meeting message for your meeting with {booking.guest_name} "
-                    f"at {booking.scheduled_at:%H:%M} UTC could not be sent ({words}). "
-                    "Join the meeting manually from the booking's link."
+                    f"on {localtime(booking.scheduled_at, tz, '%a %d %b at %H:%M')} ({tz}) could not be "
+                    f"sent ({words}). Join the meeting manually from the booking's link."
                 ),
                 link=dispatch.booking_link(booking.id),
                 app_id=booking.app,
