@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 
-from simulators.genesys.fixture import ANA_ID, CLIENT_ID, CLIENT_SECRET, OPEN_INTEGRATION_ID, ORG_ID
+from simulators.genesys.fixture import ANA_ID, BEN_ID, CLIENT_ID, CLIENT_SECRET, OPEN_INTEGRATION_ID, ORG_ID
 from tasks import dispatch as dispatch_jobs
 from tests.conftest import form_post
 from tests.fixtures.console import login_as
@@ -355,3 +355,30 @@ async def test_genesys_lost_before_the_send_fails_loudly_and_a_passing_test_plan
     assert not (await dispatch.dispatch_state(booking.id)).failed
     assert await run_due(dispatch_deps, clock, booking) == Outcome.DISPATCHED
     assert len(genesys_sim.conversations(f"booking-{booking.id}")) == 1
+
+
+async def test_a_reassign_after_delivery_tells_the_first_agent_and_routes_the_next_message_to_the_new_one(
+    app, genesys_tenant, genesys_sim, dispatch_deps, clock
+):
+    await enable_dispatch(genesys_tenant, clock)
+    booking = await book(genesys_tenant, clock, minutes_ahead=30)
+    first = await dispatch.live_row(booking.id)
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.DISPATCHED
+    [conversation] = genesys_sim.conversations(f"booking-{booking.id}")
+
+    booking = await bookings.reassign(booking.id, genesys_tenant.other_agent.id, ADMIN, now=clock.now())
+
+    [cleared] = await events(booking, "pre_meeting_cleared")
+    assert cleared.payload["follow_up"] == "reassigned"
+    job = await app.state.queue.job(dispatch.follow_up_key(first.id, "reassigned", booking.scheduled_at))
+    assert await dispatch_jobs.send_dispatch_follow_up(job_ctx(dispatch_deps), **job.kwargs) is True
+    told = genesys_sim.inbound_messages()[-1]["body"]
+    assert "given to another agent" in told["text"]
+    assert told["channel"]["metadata"]["customAttributes"]["agentUserId"] == ANA_ID
+    # Ana closes the interaction; the new message re-opens the conversation for Ben.
+    genesys_sim._control("POST", f"conversations/{conversation['id']}/disconnect")
+
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.DISPATCHED
+    [conversation] = genesys_sim.conversations(f"booking-{booking.id}")
+    agents = [p for p in conversation["participants"] if p.get("purpose") == "agent"]
+    assert agents[-1]["userId"] == BEN_ID and agents[-1]["state"] != "disconnected"

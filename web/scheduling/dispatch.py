@@ -173,8 +173,8 @@ async def clear_live(
     follow_up: str | None = None,
 ) -> list[AfterCommit]:
     """Clear the booking's live row when its status is one of `statuses`. With `follow_up`
-    ("cancelled" or "moved"), a conversation already opened for this booking gets a message
-    saying so (after commit)."""
+    ("cancelled", "moved" or "reassigned"), the agent's conversation already opened for this
+    booking gets a message saying so (after commit)."""
     row = await live_row(booking.id)
     if row is None or row.status not in statuses:
         return []
@@ -191,7 +191,9 @@ async def clear_live(
     callbacks: list[AfterCommit] = []
     delivered = None
     if follow_up:
-        delivered = row if was == DispatchStatus.dispatched else await last_delivered(booking.id)
+        delivered = row if was == DispatchStatus.dispatched else None
+        if delivered is None and follow_up != "reassigned":  # that one is for this row's agent only
+            delivered = await last_delivered(booking.id, row.agent_user_id)
     if delivered is not None:
         payload["follow_up"] = follow_up
         callbacks.append(follow_up_callback(delivered.id, follow_up, booking.scheduled_at))
@@ -201,11 +203,15 @@ async def clear_live(
     return callbacks
 
 
-async def last_delivered(booking_id: Any) -> Dispatch | None:
-    """The booking's latest dispatch that reached Genesys (its conversation is the agent's)."""
+async def last_delivered(booking_id: Any, agent_user_id: str) -> Dispatch | None:
+    """The booking's latest dispatch that reached this agent in Genesys (their conversation)."""
     return (
         await Dispatch.objects()
-        .where((Dispatch.booking == booking_id) & Dispatch.conversation_id.is_not_null())
+        .where(
+            (Dispatch.booking == booking_id)
+            & (Dispatch.agent_user_id == agent_user_id)
+            & Dispatch.conversation_id.is_not_null()
+        )
         .order_by(Dispatch.dispatched_at, ascending=False)
         .first()
     )
@@ -260,8 +266,8 @@ async def plan_dispatch(change: Change) -> list[AfterCommit]:
         return await plan_for(booking, change.preset, actor, now)
     if kind in ("rescheduled", "reassigned"):
         # One fresh interaction for the new time (or agent), none for the old one; a conversation
-        # already delivered for the old time is told the meeting moved.
-        follow_up = "moved" if kind == "rescheduled" else None
+        # already delivered is told the meeting moved (or went to another agent).
+        follow_up = "moved" if kind == "rescheduled" else "reassigned"
         callbacks = await clear_live(booking, actor, now, reason=REASONS[kind], follow_up=follow_up)
         return callbacks + await plan_for(booking, change.preset, actor, now)
     if kind == "cancelled":

@@ -30,6 +30,13 @@ def cancelled_text(guest_name: str, starts_at: datetime) -> str:
     return f"The video meeting with {guest_name} at {starts_at:%H:%M} UTC was cancelled — no need to join"
 
 
+def reassigned_text(guest_name: str, starts_at: datetime) -> str:
+    return (
+        f"The video meeting with {guest_name} at {starts_at:%H:%M} UTC was given to another agent — "
+        "no need to join"
+    )
+
+
 def moved_text(guest_name: str, new_start: datetime) -> str:
     return (
         f"The video meeting with {guest_name} was moved to {new_start:%d %b %H:%M} UTC — "
@@ -68,18 +75,21 @@ def dispatch_body(
 
 
 def follow_up_body(
-    *, booking: Any, message_id: str, sent_at: datetime, agent_genesys_id: str, cancelled: bool = True
+    *, booking: Any, message_id: str, sent_at: datetime, agent_genesys_id: str, kind: str = "cancelled"
 ) -> dict[str, Any]:
-    """The notice that a delivered meeting was cancelled (or moved), into the conversation the
-    dispatch opened (same sender; the agent attribute routes it to the same agent should Genesys
-    have to re-open the conversation)."""
+    """The notice that a delivered meeting was cancelled, moved or reassigned, into the
+    conversation the dispatch opened (same sender; the agent attribute routes it to the same agent
+    should Genesys have to re-open the conversation)."""
     attributes = {"bookingId": str(booking.id), "agentUserId": agent_genesys_id}
-    if cancelled:
-        text = cancelled_text(booking.guest_name, booking.scheduled_at)
-        attributes["meetingCancelled"] = "true"
-    else:
+    if kind == "moved":
         text = moved_text(booking.guest_name, booking.scheduled_at)
         attributes["meetingStartsAt"] = to_iso_z(booking.scheduled_at)
+    elif kind == "reassigned":
+        text = reassigned_text(booking.guest_name, booking.scheduled_at)
+        attributes["meetingReassigned"] = "true"
+    else:
+        text = cancelled_text(booking.guest_name, booking.scheduled_at)
+        attributes["meetingCancelled"] = "true"
     return open_message_body(
         message_id=message_id,
         time=sent_at,

@@ -296,7 +296,7 @@ async def fail(
     return Outcome.FAILED
 
 
-# --- follow-ups: cancelled or moved after delivery ------------------------------------------------
+# --- follow-ups: cancelled, moved or reassigned after delivery ------------------------------------
 
 
 async def _follow_up_if_changed_meanwhile(
@@ -313,6 +313,8 @@ async def _follow_up_if_changed_meanwhile(
         return
     if booking.status == BookingStatus.cancelled:
         await dispatch.enqueue_follow_up(row_id, "cancelled", booking.scheduled_at)
+    elif booking.assigned_agent != announced.assigned_agent:
+        await dispatch.enqueue_follow_up(row_id, "reassigned", booking.scheduled_at)
     elif booking.scheduled_at != announced.scheduled_at:
         await dispatch.enqueue_follow_up(row_id, "moved", booking.scheduled_at)
 
@@ -320,27 +322,27 @@ async def _follow_up_if_changed_meanwhile(
 async def send_follow_up(
     deps: Deps, dispatch_id: Any, attempt_number: int = 1, kind: str = "cancelled"
 ) -> bool:
-    """Tell the agent, in the conversation the dispatch opened, that the meeting was cancelled or
-    moved. Its messageId derives from the dispatch's (and the new time), so a repeat never becomes
-    a second message."""
+    """Tell the agent, in the conversation the dispatch opened, that the meeting was cancelled,
+    moved or given to another agent. Its messageId derives from the dispatch's (and the new time),
+    so a repeat never becomes a second message."""
     row = await Dispatch.objects().get(Dispatch.id == dispatch_id)
     booking = await Booking.objects().get(Booking.id == row.booking) if row else None
     if row is None or booking is None:
         return False
-    if kind == "moved" and booking.status == BookingStatus.cancelled:
+    if kind != "cancelled" and booking.status == BookingStatus.cancelled:
         return False  # the cancellation has its own message
     tenant = await load_genesys(booking.app, deps.settings.secret_key)
     if tenant is None:
         return False
-    message_id = f"{row.message_id}-cancelled"
+    message_id = f"{row.message_id}-{kind}"
     if kind == "moved":
-        message_id = f"{row.message_id}-moved-{booking.scheduled_at:%Y%m%d%H%M}"
+        message_id += f"-{booking.scheduled_at:%Y%m%d%H%M}"
     body = follow_up_body(
         booking=booking,
         message_id=message_id,
         sent_at=clock.now(),
         agent_genesys_id=row.agent_user_id,
-        cancelled=kind != "moved",
+        kind=kind,
     )
     try:
         sent = await deps.genesys.send_inbound_open_message(

@@ -157,7 +157,8 @@ def describe(event: BookingEvent, tz: str = "UTC") -> str:
         return f"Genesys pre-meeting message failed after {attempts} {tries}: {error}."
     if kind == "pre_meeting_cleared":
         text = "Genesys pre-meeting message cleared." + (f" {p['reason']}" if p.get("reason") else "")
-        if p.get("follow_up") in ("cancelled", "moved"):
-            text += f" The agent's Genesys conversation is told the meeting was {p['follow_up']}."
+        told = {"cancelled": "was cancelled", "moved": "moved", "reassigned": "went to another agent"}
+        if p.get("follow_up") in told:
+            text += f" The agent's Genesys conversation is told the meeting {told[p['follow_up']]}."
         return text
     return kind.replace("_", " ").capitalize() + "."
