@@ -222,6 +222,20 @@ async def test_reschedule_cancels_pending_rows_and_plans_for_the_new_time(
     assert third["parameters"][2].endswith(f"/rooms/{booking.guest_token}")
 
 
+async def test_a_move_to_a_near_time_skips_the_kinds_already_past(whatsapp_tenant, clock):
+    await enable(whatsapp_tenant, clock, "reminder_24h", "reminder_1h")
+    booking = await book(whatsapp_tenant, clock, hours_ahead=48)
+    soon = clock.now().replace(microsecond=0) + timedelta(hours=3)
+    await bookings.reschedule(booking.id, soon, ADMIN, now=clock.now(), respect_working_hours=False)
+
+    assert (await the_row(booking, "reminder_24h", ReminderStatus.cancelled)).fire_at < booking.scheduled_at
+    skipped = await the_row(booking, "reminder_24h", ReminderStatus.skipped)
+    assert skipped.fire_at == soon - timedelta(hours=24)
+    assert (await the_row(booking, "reminder_1h")).fire_at == soon - timedelta(hours=1)
+    [event] = await events(booking, "reminder_skipped")
+    assert (event.payload["kind"], event.payload["reason"]) == ("reminder_24h", reminders.TIME_PASSED)
+
+
 async def test_cancel_cancels_pending_rows_and_sends_the_cancellation(
     whatsapp_tenant, whatsapp_sim, reminder_deps, clock
 ):

@@ -170,6 +170,29 @@ async def test_the_booking_page_lists_reminders_with_state_and_time(client, what
     assert local.strftime("%d %b %Y %H:%M") in words
 
 
+async def test_the_booking_page_shows_a_retry_and_a_failure_in_plain_words(
+    client, whatsapp_tenant, whatsapp_sim, reminder_deps, clock
+):
+    booking = await book(whatsapp_tenant, clock)
+    whatsapp_sim.add_fault(action="server_error", times=1)
+    row = await reminders.create_custom_reminder(booking.id, actor=ADMIN, now=clock.now())
+    assert await sending.attempt(reminder_deps, row.id, row.version) == sending.Outcome.RETRY
+    await login_as(client, whatsapp_tenant.agent, whatsapp_tenant.agent_password)
+
+    words = text_of((await client.get(f"/bookings/{booking.id}/reminders")).text)
+    assert "custom whatsapp" in words and "planned" in words
+    assert "WhatsApp had a temporary problem (500, code 131000)" in words
+
+    whatsapp_sim.add_fault(action="bad_credentials")
+    [waiting] = await reminders.reminders_of(booking.id)
+    clock.advance(seconds=(waiting.fire_at - clock.now()).total_seconds())
+    assert await sending.attempt(reminder_deps, row.id, waiting.version) == sending.Outcome.FAILED
+    words = text_of((await client.get(f"/bookings/{booking.id}/reminders")).text)
+    assert "failed" in words
+    assert "WhatsApp refused the access token of the sender (expired or revoked) (2 attempts)" in words
+    assert ACCESS_TOKEN not in words
+
+
 async def test_send_a_reminder_from_the_booking_page(
     client, whatsapp_tenant, whatsapp_sim, reminder_deps, clock
 ):
