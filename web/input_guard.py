@@ -3,15 +3,18 @@ than a database error (a 500):
 
 - NUL characters in the query string or body: no field takes one, browsers never send one, and
   PostgreSQL cannot store one in text;
-- numeric ids in the path beyond the database's 64-bit integers: they name nothing (404)."""
+- numeric ids in the path beyond the database's integer ids: they name nothing (404).
+
+Ids read from forms and query strings go through `web.db.ids.row_id` for the same reason."""
 
 from __future__ import annotations
 
 from litestar import Request
 from litestar.exceptions import ClientException, NotFoundException
 
+from web.db.ids import MAX_ROW_ID
+
 MESSAGE = "The request contains a NUL character, which no field accepts."
-DB_INTEGERS = range(-(2**63), 2**63)
 
 
 def _has_nul(raw: bytes, encoded: bool) -> bool:
@@ -23,7 +26,7 @@ def _has_nul(raw: bytes, encoded: bool) -> bool:
 
 
 async def refuse_crafted_input(request: Request) -> None:
-    if any(isinstance(v, int) and v not in DB_INTEGERS for v in request.path_params.values()):
+    if any(isinstance(v, int) and abs(v) > MAX_ROW_ID for v in request.path_params.values()):
         raise NotFoundException()
     if _has_nul(request.scope.get("query_string", b""), encoded=True):
         raise ClientException(MESSAGE)

@@ -215,3 +215,26 @@ async def test_a_bare_number_is_not_taken_for_a_time(api, clock):
         f"/scheduled-calls/{call_id}", json={"scheduledAtUtc": str(int(start.timestamp()))}
     )
     assert moved.status_code == 400 and moved.json()["error"]["details"][0]["field"] == "scheduledAtUtc"
+
+
+async def test_times_at_the_edges_of_the_calendar_are_refused_not_overflowed(api, clock):
+    """Found by the fuzzing: availability from 0001-01-01 overflowed the date arithmetic (a 500)."""
+    for start, end in (
+        ("0001-01-01T00:00:00Z", "0001-01-01T02:00:00Z"),
+        ("0001-01-01T00:30:00+01:00", "2030-01-01T00:00:00Z"),
+        ("2030-01-01T00:00:00Z", "9999-12-31T23:59:59-01:00"),
+    ):
+        params = {"fromUtc": start, "toUtc": end, "durationMinutes": 30}
+        response = await api.get("/availability", params=params)
+        assert response.status_code == 400, (start, end, response.text)
+        assert response.json()["error"]["details"][0]["code"] == "out_of_range"
+    far = await api.post(
+        "/scheduled-calls",
+        json={
+            "guestName": "Gina",
+            "guestPhone": "+573001112233",
+            "scheduledAtUtc": "9999-12-31T23:59:00Z",
+            "appTimezone": api.tenant.timezone,
+        },
+    )
+    assert far.status_code == 400 and far.json()["error"]["details"][0]["field"] == "scheduledAtUtc"

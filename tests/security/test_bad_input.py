@@ -28,6 +28,7 @@ FORM_VALUES = {
     "markup": MARKUP,
     "control characters": "\x00\x1b[31m\u202e\ufeff",
     "huge number": "9" * 40,
+    "past 32 bits": "3000000000",  # row ids are 32-bit integers in PostgreSQL
     "negative": "-1",
     "not a number": "1e309",
     "impossible date": "2031-02-30T25:61",
@@ -123,18 +124,24 @@ async def test_every_console_form_answers_hostile_values_without_a_500(app, clie
                 + urlencode(dict.fromkeys(names | QUERY_NAMES, value))
             )
             _refused_cleanly(await client.get(url), f"GET {template} ({kind} query)")
-    huge_ids = {
-        m.group(1): "9" * 30
-        for t in routes(app, "GET") + posts
-        for m in PARAM.finditer(t)
-        if m.group(2) == "int"
+    int_params = {
+        m.group(1) for t in routes(app, "GET") + posts for m in PARAM.finditer(t) if m.group(2) == "int"
     }
-    assert huge_ids
-    for template in [*routes(app, "GET"), *posts]:
-        if "int}" in template:
-            url = fill(template, {**_values(tenant, booking), **huge_ids})
-            _refused_cleanly(await client.get(url), f"GET {url}")
-            _refused_cleanly(await form_post(client, url, {}), f"POST {url}")
+    assert int_params
+    for huge in ("3000000000", "9" * 30):
+        for template in [*routes(app, "GET"), *posts]:
+            if "int}" in template:
+                url = fill(template, {**_values(tenant, booking), **dict.fromkeys(int_params, huge)})
+                _refused_cleanly(await client.get(url), f"GET {url}")
+                _refused_cleanly(await form_post(client, url, {}), f"POST {url}")
+    # Ids typed into forms rather than paths: an availability entry to delete, an agent to reassign to.
+    for url, form in (
+        (f"/apps/{tenant.public_id}/agents/{tenant.agent.id}/availability/delete-dnd-3000000000", {}),
+        (f"/bookings/{booking.id}/reassign", {"assigned_agent_id": "3000000000"}),
+        (f"/apps/{tenant.public_id}/bookings?agent=3000000000", None),
+    ):
+        response = await (client.get(url) if form is None else form_post(client, url, form))
+        _refused_cleanly(response, url)
     # A body over the 1 MiB limit is refused before any handler reads it.
     too_big = await form_post(
         client, f"/apps/{tenant.public_id}/bookings/new", {"intake_notes": "x" * 1_100_000}
@@ -238,6 +245,9 @@ async def test_the_api_refuses_bodies_that_are_not_a_json_object(api):
         await api.get("/scheduled-calls", params={"search": "\x00"}),
     ):
         assert "NUL character" in _error(response)["message"]
+    # An agent id past the database's 32-bit ids names nobody.
+    listed = await api.get("/scheduled-calls", params={"agentId": "6064772577"})
+    assert listed.status_code == 200 and listed.json()["data"]["calls"] == []
     huge = await api.post("/scheduled-calls", content=b'{"guestName": "' + b"x" * 1_100_000 + b'"}')
     assert _error(huge, 413)["type"] == "payload_too_large"
 

@@ -25,6 +25,7 @@ from web.controllers.bookings import (
     new_booking_from_form,
 )
 from web.db.engine import is_sqlite
+from web.db.ids import row_id
 from web.db.tables import Booking, BookingStatus, Role, VideoApp
 from web.permissions import current_user, require_app_role
 from web.scheduling import bookings, directory
@@ -62,7 +63,7 @@ class Filters:
             errors["status"] = "Unknown status."
         if f.source and f.source not in SOURCES:
             errors["source"] = "Unknown source."
-        if f.agent and f.agent != "pool" and not (f.agent.isdigit() and len(f.agent) <= 18):
+        if f.agent and f.agent != "pool" and row_id(f.agent) is None:
             errors["agent"] = "Unknown agent."
         for name in ("date_from", "date_to"):
             value = getattr(f, name)

@@ -14,6 +14,7 @@ from web import clock
 from web.auth import requires_login
 from web.controllers.admin import admin_context
 from web.controllers.bookings import parse_local
+from web.db.ids import row_id
 from web.db.tables import Membership, User, VideoApp
 from web.permissions import current_user, require_app_role
 from web.scheduling import people
@@ -183,7 +184,8 @@ async def availability_save(
     elif part.startswith(("delete-exception-", "delete-dnd-")):
         kind, _, raw_id = part.rpartition("-")
         delete = people.delete_exception if kind == "delete-exception" else people.delete_dnd
-        if not raw_id.isdigit() or not await delete(app.id, user.id, int(raw_id)):
+        entry_id = row_id(raw_id)
+        if entry_id is None or not await delete(app.id, user.id, entry_id):
             raise NotFoundException("That entry does not exist.")
         extra = {"message": "Removed."}
     else:

@@ -17,6 +17,7 @@ from litestar.response import Redirect, Template
 from web import clock
 from web.auth import requires_login
 from web.controllers.notifications import chrome_context
+from web.db.ids import row_id
 from web.db.tables import FINAL_STATUSES, BookingStatus, Role, User
 from web.permissions import booking_for_viewer, current_user
 from web.scheduling import bookings, directory
@@ -88,9 +89,7 @@ def new_booking_from_form(
             method = "pool"
         elif raw in ("", "any"):
             method = "round_robin"
-        elif raw.isdigit():
-            agent_id = int(raw)
-        else:
+        elif (agent_id := row_id(raw)) is None:
             errors["assigned_agent_id"] = "Choose an agent of this app."
     if errors:
         return None, errors
@@ -216,9 +215,10 @@ async def _run_action(action: str, booking, user: User, role: str, form, tz: str
         )
     elif action == "reassign":
         raw = str(form.get("assigned_agent_id", ""))
-        if not raw.isdigit():
+        agent_id = row_id(raw)
+        if agent_id is None:
             raise bookings.InvalidBooking("Choose an agent.", {"assigned_agent_id": "Choose an agent."})
-        await bookings.reassign(booking.id, int(raw), actor, now=now, reason=reason)
+        await bookings.reassign(booking.id, agent_id, actor, now=now, reason=reason)
     elif action == "cancel":
         await bookings.cancel(booking.id, actor, now=now, reason=reason)
     elif action == "no-show":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from web.db.ids import MAX_ROW_ID
 from web.db.tables import Membership, Role, User, VideoApp
 
 
@@ -65,7 +66,7 @@ async def agents_of(app_id: int) -> list[dict]:
 
 
 async def is_agent_of(app_id: int, user_id: int) -> bool:
-    if not 0 < user_id < 2**63:  # beyond the database's integers: nobody (and no driver error)
+    if not 0 < user_id <= MAX_ROW_ID:  # names nobody (and must not reach the driver)
         return False
     return await Membership.exists().where(
         (Membership.app == app_id) & (Membership.user == user_id) & (Membership.role == Role.agent)

@@ -20,6 +20,7 @@ from web import clock
 from web.controllers.api import models, shapes
 from web.controllers.api.access import READ, WRITE, error_responses
 from web.db.engine import is_sqlite, transaction
+from web.db.ids import row_id
 from web.db.tables import FINAL_STATUSES, Booking, BookingStatus, Reminder, ReminderStatus
 from web.errors import ApiError
 from web.scheduling import bookings, directory
@@ -39,6 +40,7 @@ def _public_url(request: Request) -> str:
     return request.app.state.settings.public_url
 
 
+YEARS = (1970, 9000)
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 
 
@@ -49,12 +51,17 @@ def _aware(value: datetime, field: str, raw: object) -> datetime:
         raise shapes.invalid(field, "Give an ISO 8601 time, e.g. 2030-05-04T14:00:00Z.", "invalid_type")
     if value.tzinfo is None or value.utcoffset() is None:
         raise shapes.invalid(field, "Give the time with Z or an offset, e.g. 2030-05-04T14:00:00Z.")
+    # Calendar arithmetic (local days, durations, buffers) must stay inside what datetime can hold.
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise shapes.invalid(
+            field, f"Give a time between the years {YEARS[0]} and {YEARS[1]}.", "out_of_range"
+        )
     return value
 
 
 async def _agent_of_app(caller: ApiCaller, agent_id: str, field: str = "assignedAgentId") -> int:
     user_id = int(agent_id)
-    if user_id > 2**62 or not await directory.is_agent_of(caller.app_id, user_id):
+    if not await directory.is_agent_of(caller.app_id, user_id):
         raise shapes.invalid(field, "No agent of this app has that id.", "unknown_agent")
     return user_id
 
@@ -146,7 +153,7 @@ async def list_calls(
 ) -> models.CallListResponse:
     where = Booking.app == caller.app_id
     if agent_id is not None:
-        where &= Booking.assigned_agent == min(int(agent_id), 2**62)
+        where &= Booking.assigned_agent == (row_id(agent_id) or 0)  # 0: no agent, so no calls
     if (statuses := _choices(status, STATUSES, "status")) is not None:
         where &= Booking.status.is_in(statuses)
     if (sources := _choices(booking_source, SOURCES, "bookingSource")) is not None:
