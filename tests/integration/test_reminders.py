@@ -326,12 +326,15 @@ async def test_meeting_time_falls_back_to_the_app_zone(whatsapp_tenant, whatsapp
 async def test_a_pending_confirmation_invitation_carries_the_confirm_link(
     whatsapp_tenant, whatsapp_sim, reminder_deps, clock
 ):
-    await enable(whatsapp_tenant, clock, "invitation")
+    await enable(whatsapp_tenant, clock, "invitation", "reminder_1h")
     booking = await book(whatsapp_tenant, clock, require_confirmation=True)
     assert booking.status == "pending_confirmation"
     await fire(reminder_deps, clock, await the_row(booking, "invitation"))
-    [message] = whatsapp_sim.messages(PHONE)
-    assert message["parameters"][2] == f"http://localhost:8000/confirm/{booking.confirm_token}"
+    await fire(reminder_deps, clock, await the_row(booking, "reminder_1h"))
+    invitation, hour_before = whatsapp_sim.messages(PHONE)
+    assert invitation["parameters"][2] == f"http://localhost:8000/confirm/{booking.confirm_token}"
+    # The nudge before the start carries the way into the room, confirmed or not.
+    assert hour_before["parameters"][2] == f"http://localhost:8000/rooms/{booking.guest_token}"
 
 
 # --- on demand ----------------------------------------------------------------------------------------------

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from datetime import timedelta
 
 import tasks.reminders as sending
+from simulators.whatsapp.fixture import ACCESS_TOKEN, PHONE_NUMBER_ID
 from tests.fixtures.api import api  # noqa: F401
 from tests.fixtures.genesys_sim import genesys_sim, provision  # noqa: F401
 from tests.fixtures.whatsapp_sim import (  # noqa: F401
@@ -21,10 +23,11 @@ from tests.fixtures.whatsapp_sim import (  # noqa: F401
     whatsapp_sim,
     whatsapp_tenant,
 )
-from web.db.tables import Reminder, ReminderStatus
+from web.db.tables import Reminder, ReminderStatus, User, VideoApp
 from web.genesys.client import GenesysClient
 from web.scheduling import bookings, dispatch, dispatch_send, jobs, presets, reminders
 from web.scheduling.hooks import Actor
+from web.seeding import seed_file
 
 ADMIN = Actor("admin", "1")
 PHONE = "+573001234567"
@@ -215,6 +218,57 @@ async def test_with_genesys_failing_every_reminder_still_goes_out(
         "meeting_cancellation",
     ]
     assert len(await events(booking, "reminder_sent")) == 5
+
+
+# --- a sender from the seed file -------------------------------------------------------------------------
+
+
+async def test_a_sender_from_the_seed_file_sends_the_reminders_it_names(
+    app, whatsapp_sim, reminder_deps, settings, clock, tmp_path
+):
+    document = {
+        "users": [{"email": "ana@example.com", "name": "Ana Agent", "password": "ana-password-1"}],
+        "apps": [
+            {
+                "name": "Seeded clinic",
+                "timezone": "America/Bogota",
+                "members": [{"email": "ana@example.com"}],
+                "preset": {"reminders": {"invitation": ["whatsapp"], "reminder_1h": ["whatsapp"]}},
+                # Templates as the seed file gives them: no variables, so the standard ones apply.
+                "whatsapp": {
+                    "base_url": whatsapp_sim.url,
+                    "phone_number_id": PHONE_NUMBER_ID,
+                    "access_token": ACCESS_TOKEN,
+                    "templates": {
+                        "invitation": {"name": "meeting_invitation", "language": "en"},
+                        "reminder_1h": {"name": "meeting_reminder_1h", "language": "en"},
+                    },
+                },
+            }
+        ],
+    }
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    await seed_file(settings, path)
+    seeded = await VideoApp.objects().get(VideoApp.name == "Seeded clinic")
+    ana = await User.objects().get(User.email == "ana@example.com")
+    data = bookings.NewBooking(
+        guest_name="Jane Doe",
+        guest_phone=PHONE,
+        scheduled_at=clock.now().replace(microsecond=0) + timedelta(hours=30),
+        assigned_agent_id=ana.id,
+        respect_working_hours=False,
+    )
+    booking = await bookings.create(seeded.id, data, ADMIN, now=clock.now())
+
+    for row in sorted(await reminders.reminders_of(booking.id), key=lambda r: r.fire_at):
+        clock.advance(seconds=max(0.0, (row.fire_at - clock.now()).total_seconds()))
+        assert await sending.attempt(reminder_deps, row.id, row.version) == sending.Outcome.SENT
+    invitation, hour_before = whatsapp_sim.messages(PHONE)
+    assert (invitation["template"], hour_before["template"]) == ("meeting_invitation", "meeting_reminder_1h")
+    assert invitation["parameters"][0] == "Jane Doe"
+    assert invitation["parameters"][1].endswith("(America/Bogota)")
+    assert hour_before["parameters"][2].endswith(f"/rooms/{booking.guest_token}")
 
 
 # --- repairs and the worker ---------------------------------------------------------------------------------
