@@ -8,6 +8,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import os
+import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -75,19 +76,30 @@ async def _create_private_database(admin_url: str) -> str:
     """A database of this test run's own, so concurrent runs never truncate each other's rows."""
     import asyncpg
 
-    name = f"punctual_test_{uuid.uuid4().hex[:8]}"
+    # The name carries our pid: a leftover is dropped only once its run's process is gone (a live
+    # run may hold no connection for a moment, between two tests).
+    name = f"punctual_test_p{os.getpid()}_{uuid.uuid4().hex[:8]}"
     conn = await asyncpg.connect(admin_url)
     try:
-        stale = await conn.fetch(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'punctual_test_%' "
-            "AND datname NOT IN (SELECT datname FROM pg_stat_activity WHERE datname IS NOT NULL)"
-        )
-        for row in stale:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}"')
+        rows = await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'punctual_test_p%'")
+        for row in rows:
+            owner = re.fullmatch(r"punctual_test_p(\d+)_[0-9a-f]+", row["datname"])
+            if owner and not _process_alive(int(owner.group(1))):
+                await conn.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
     return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 async def _drop_database(admin_url: str, name: str) -> None:
