@@ -189,11 +189,10 @@ async def clear_live(
     ).where(Dispatch.id == row.id)
     payload: dict[str, Any] = {"dispatch_id": str(row.id), "reason": reason, "was": was}
     callbacks: list[AfterCommit] = []
-    delivered = None
-    if follow_up:
-        delivered = row if was == DispatchStatus.dispatched else None
-        if delivered is None and follow_up != "reassigned":  # that one is for this row's agent only
-            delivered = await last_delivered(booking.id, row.agent_user_id)
+    delivered = row if follow_up and was == DispatchStatus.dispatched else None
+    if delivered is None and follow_up in ("cancelled", "moved"):
+        # The agent may hold a message from before a reschedule: it still deserves the news.
+        delivered = await last_delivered(booking.id, row.agent_user_id)
     if delivered is not None:
         payload["follow_up"] = follow_up
         callbacks.append(follow_up_callback(delivered.id, follow_up, booking.scheduled_at))
