@@ -164,7 +164,9 @@ async def test_a_reschedule_after_a_failure_lifts_the_banner_and_plans_afresh(
     assert (await dispatch.dispatch_state(booking.id)).failed
 
     new_start = booking.scheduled_at + timedelta(hours=1)
-    booking = await bookings.reschedule(booking.id, new_start, ADMIN, now=clock.now())
+    booking = await bookings.reschedule(
+        booking.id, new_start, ADMIN, now=clock.now(), respect_working_hours=False
+    )
 
     state = await dispatch.dispatch_state(booking.id)
     assert state.state == "planned" and not state.failed
@@ -258,7 +260,9 @@ async def test_a_reschedule_after_delivery_tells_the_conversation_then_sends_for
     assert await run_due(dispatch_deps, clock, booking) == Outcome.DISPATCHED
     new_start = booking.scheduled_at + timedelta(hours=3)
 
-    booking = await bookings.reschedule(booking.id, new_start, ADMIN, now=clock.now())
+    booking = await bookings.reschedule(
+        booking.id, new_start, ADMIN, now=clock.now(), respect_working_hours=False
+    )
 
     [cleared] = await events(booking, "pre_meeting_cleared")
     assert cleared.payload["follow_up"] == "moved"
@@ -282,7 +286,11 @@ async def test_a_cancel_after_a_delivered_reschedule_still_reaches_the_conversat
     first = await dispatch.live_row(booking.id)
     assert await run_due(dispatch_deps, clock, booking) == Outcome.DISPATCHED
     booking = await bookings.reschedule(
-        booking.id, booking.scheduled_at + timedelta(hours=3), ADMIN, now=clock.now()
+        booking.id,
+        booking.scheduled_at + timedelta(hours=3),
+        ADMIN,
+        now=clock.now(),
+        respect_working_hours=False,
     )
 
     await bookings.cancel(booking.id, ADMIN, now=clock.now())  # the new dispatch is not out yet
@@ -312,7 +320,11 @@ async def test_a_change_while_the_message_is_in_flight_gets_its_follow_up(
         booking = await bookings.cancel(booking.id, ADMIN, now=clock.now())
     else:
         booking = await bookings.reschedule(
-            booking.id, booking.scheduled_at + timedelta(hours=1), ADMIN, now=clock.now()
+            booking.id,
+            booking.scheduled_at + timedelta(hours=1),
+            ADMIN,
+            now=clock.now(),
+            respect_working_hours=False,
         )
     assert await asyncio.wait_for(sending, 10) == Outcome.STALE
 
@@ -366,7 +378,9 @@ async def test_a_reassign_after_delivery_tells_the_first_agent_and_routes_the_ne
     assert await run_due(dispatch_deps, clock, booking) == Outcome.DISPATCHED
     [conversation] = genesys_sim.conversations(f"booking-{booking.id}")
 
-    booking = await bookings.reassign(booking.id, genesys_tenant.other_agent.id, ADMIN, now=clock.now())
+    booking = await bookings.reassign(
+        booking.id, genesys_tenant.other_agent.id, ADMIN, now=clock.now(), respect_working_hours=False
+    )
 
     [cleared] = await events(booking, "pre_meeting_cleared")
     assert cleared.payload["follow_up"] == "reassigned"
