@@ -163,6 +163,36 @@ def bookings_describe(event) -> str:
     return describe(event)
 
 
+async def test_upcoming_meetings_follow_a_preset_change(whatsapp_tenant, whatsapp_sim, reminder_deps, clock):
+    await enable(whatsapp_tenant, clock, "reminder_24h", "reminder_1h")
+    later = await book(whatsapp_tenant, clock, hours_ahead=48)
+    soon = await book(whatsapp_tenant, clock, hours_ahead=2, guest_phone="+573005550000")
+    imminent = await book(whatsapp_tenant, clock, hours_ahead=0.2, guest_phone="+573005551111")
+    gone = await book(whatsapp_tenant, clock, hours_ahead=30, guest_phone="+573005552222")
+    await bookings.cancel(gone.id, ADMIN, now=clock.now())
+    old_24h = await the_row(later, "reminder_24h")
+    old_1h = await the_row(later, "reminder_1h")
+
+    await enable(whatsapp_tenant, clock, "reminder_1h", "reminder_15m")  # 24h off, 15m on
+
+    assert (await the_row(later, "reminder_24h", ReminderStatus.cancelled)).id == old_24h.id
+    assert (await the_row(later, "reminder_1h")).id == old_1h.id  # untouched
+    new_15m = await the_row(later, "reminder_15m")
+    assert new_15m.fire_at == later.scheduled_at - timedelta(minutes=15)
+    assert (await the_row(soon, "reminder_15m")).fire_at == soon.scheduled_at - timedelta(minutes=15)
+    assert (await the_row(soon, "reminder_24h", ReminderStatus.skipped)).kind == "reminder_24h"
+    # A kind turned on after its moment, or for a finished booking, plans nothing.
+    assert {r.kind for r in await rows(imminent)} == {"reminder_24h", "reminder_1h"}
+    assert await rows(gone, "reminder_15m") == []
+
+    # The cancelled row's trigger finds it cancelled; the rest go out at their times.
+    clock.advance(seconds=(old_24h.fire_at - clock.now()).total_seconds())
+    assert await sending.attempt(reminder_deps, old_24h.id, old_24h.version) == sending.Outcome.STALE
+    assert await fire(reminder_deps, clock, await the_row(later, "reminder_1h")) == sending.Outcome.SENT
+    assert await fire(reminder_deps, clock, new_15m) == sending.Outcome.SENT
+    assert whatsapp_sim.templates_sent(PHONE) == ["meeting_reminder_1h", "meeting_reminder_15m"]
+
+
 async def test_a_guest_without_phone_gets_skipped_rows(whatsapp_tenant, clock):
     await enable(whatsapp_tenant, clock, "invitation", "reminder_1h")
     booking = await book(whatsapp_tenant, clock, guest_phone=None, guest_email="jane@example.com")

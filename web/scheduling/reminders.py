@@ -21,7 +21,13 @@ from web.db.engine import is_sqlite, transaction
 from web.db.tables import FINAL_STATUSES, Booking, Reminder, ReminderStatus
 from web.scheduling import jobs, presets
 from web.scheduling import timeline as events_log
-from web.scheduling.bookings import BookingNotFound, FinalStateError, InvalidBooking, normalize_phone
+from web.scheduling.bookings import (
+    OPEN_STATUSES,
+    BookingNotFound,
+    FinalStateError,
+    InvalidBooking,
+    normalize_phone,
+)
 from web.scheduling.hooks import Actor, AfterCommit, Change, register_planner
 from web.scheduling.timeutil import to_iso_z
 
@@ -203,6 +209,61 @@ async def plan_reminders(change: Change) -> list[AfterCommit]:
     elif kind == "updated" and "guest_phone" in change.before:
         await _retarget(booking, change.before["guest_phone"], now)
     return []
+
+
+def _whatsapp_kinds(config: Any, kinds: tuple[str, ...]) -> set[str]:
+    if isinstance(config, str):
+        config = json.loads(config or "{}")
+    return {kind for kind in kinds if SENT_CHANNEL in ((config or {}).get(kind) or [])}
+
+
+@presets.register_preset_listener
+async def replan_on_preset_change(change: presets.PresetChange) -> list[AfterCommit]:
+    """Timed reminders of upcoming meetings follow the preset: a kind turned off is cancelled
+    where it has not been tried yet, a kind turned on is planned where its time is still ahead.
+    The invitation belongs to the moment of booking and is not sent afterwards."""
+    if "reminders" not in change.before:
+        return []
+    timed = tuple(BEFORE_START)
+    was_on = _whatsapp_kinds(change.before["reminders"], timed)
+    is_on = _whatsapp_kinds(change.preset.reminders, timed)
+    turned_off, turned_on = was_on - is_on, sorted(is_on - was_on)
+    if not turned_off and not turned_on:
+        return []
+    now = change.now
+    upcoming = await Booking.objects().where(
+        (Booking.app == change.app_id)
+        & Booking.status.is_in(list(OPEN_STATUSES))
+        & (Booking.scheduled_at > now)
+    )
+    if turned_off and upcoming:
+        # Untried rows still ahead are the planned ones (an on-demand reminder is due at once).
+        await Reminder.update(
+            {
+                Reminder.status: ReminderStatus.cancelled,
+                Reminder.version: Reminder.version + 1,
+                Reminder.updated_at: now,
+            }
+        ).where(
+            Reminder.booking.is_in([b.id for b in upcoming])
+            & (Reminder.status == ReminderStatus.pending)
+            & Reminder.kind.is_in(sorted(turned_off))
+            & (Reminder.attempts == 0)
+            & (Reminder.fire_at > now)
+        )
+    callbacks: list[AfterCommit] = []
+    for booking in upcoming:
+        for kind in turned_on:
+            at = fire_time(kind, booking.scheduled_at, now)
+            if at <= now or await Reminder.exists().where(
+                (Reminder.booking == booking.id)
+                & (Reminder.kind == kind)
+                & (Reminder.status == ReminderStatus.pending)
+            ):
+                continue  # its moment has passed, or the booking already has it
+            _, more = await _add_row(booking, kind, SENT_CHANNEL, at, change.actor, now, booking.guest_phone)
+            callbacks += more
+    return callbacks
 
 
 # --- on demand: the API, the booking page, the DND prompt -----------------------------------------------
