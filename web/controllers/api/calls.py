@@ -4,9 +4,7 @@ Thin handlers: parse the request, call the booking lifecycle, shape the answer."
 
 from __future__ import annotations
 
-import importlib
 import re
-import uuid
 from datetime import datetime
 from typing import Annotated
 
@@ -19,11 +17,11 @@ from piccolo.query import WhereRaw
 from web import clock
 from web.controllers.api import models, shapes
 from web.controllers.api.access import READ, WRITE, error_responses
-from web.db.engine import is_sqlite, transaction
+from web.db.engine import is_sqlite
 from web.db.ids import row_id
-from web.db.tables import FINAL_STATUSES, Booking, BookingStatus, Reminder, ReminderStatus
+from web.db.tables import Booking, BookingStatus
 from web.errors import ApiError
-from web.scheduling import bookings, directory
+from web.scheduling import bookings, directory, reminders
 from web.scheduling.api_clients import ApiCaller
 from web.scheduling.hooks import Actor
 
@@ -285,45 +283,6 @@ async def cancel_call(
     return shapes.call_response(booking, caller.app_public_id, _public_url(request))
 
 
-async def _insert_reminder(
-    booking_id: uuid.UUID, kind: str, channel: str, recipient: str | None, now: datetime
-):
-    """A pending reminder due now; the reminder cron sends it on its next tick."""
-    async with transaction():
-        query = Booking.objects().where(Booking.id == booking_id)
-        booking = await (query if is_sqlite() else query.lock_rows()).first()
-        if booking is None:
-            raise bookings.BookingNotFound("No such booking.")
-        if booking.status in FINAL_STATUSES:
-            raise bookings.FinalStateError(
-                f"The call is {booking.status.replace('_', ' ')}; it cannot take new reminders."
-            )
-        row = Reminder(
-            booking=booking_id,
-            kind=kind,
-            channel=channel,
-            recipient=recipient,
-            fire_at=now,
-            status=ReminderStatus.pending,
-            created_at=now,
-            updated_at=now,
-        )
-        await row.save()
-    return row
-
-
-async def _add_reminder(booking: Booking, kind: str, channel: str, recipient: str | None, actor, now):
-    try:
-        reminders = importlib.import_module("web.scheduling.reminders")
-    except ImportError:
-        reminders = None
-    if reminders is not None and hasattr(reminders, "create_custom_reminder"):
-        return await reminders.create_custom_reminder(
-            booking.id, kind=kind, channel=channel, recipient=recipient, actor=actor, now=now
-        )
-    return await _insert_reminder(booking.id, kind, channel, recipient, now)
-
-
 @post(
     "/scheduled-calls/{callId:str}/reminders",
     opt={"scope": WRITE},
@@ -342,7 +301,9 @@ async def remind_call(
     kind = "custom" if data.kind in ("custom", "reminder_custom") else data.kind
     recipient = data.recipient or booking.guest_phone or booking.guest_email
     try:
-        row = await _add_reminder(booking, kind, data.channel, recipient, _actor(caller), now)
+        row = await reminders.create_custom_reminder(
+            booking.id, kind=kind, channel=data.channel, recipient=recipient, actor=_actor(caller), now=now
+        )
     except bookings.BookingError as exc:
         raise shapes.booking_error(exc, now) from None
     return models.ReminderResponse(
