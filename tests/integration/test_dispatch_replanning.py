@@ -30,7 +30,7 @@ from tests.fixtures.dispatch import (
 from tests.fixtures.genesys_sim import genesys_sim, genesys_tenant, tenant  # noqa: F401
 from web.db.tables import Dispatch, DispatchStatus, Membership
 from web.genesys import settings_store
-from web.scheduling import bookings, dispatch, dispatch_send, presets
+from web.scheduling import bookings, dispatch, dispatch_send, hooks, presets
 from web.scheduling.timeutil import to_iso_z
 
 Outcome = dispatch_send.Outcome
@@ -396,3 +396,33 @@ async def test_a_reassign_after_delivery_tells_the_first_agent_and_routes_the_ne
     [conversation] = genesys_sim.conversations(f"booking-{booking.id}")
     agents = [p for p in conversation["participants"] if p.get("purpose") == "agent"]
     assert agents[-1]["userId"] == BEN_ID and agents[-1]["state"] != "disconnected"
+
+
+async def test_the_dispatch_change_rolls_back_with_a_failed_reschedule(genesys_tenant, clock):
+    """Planned inside the lifecycle transaction: when a later step of the reschedule fails, the
+    cleared row and the new one vanish with it."""
+    await enable_dispatch(genesys_tenant, clock)
+    booking = await book(genesys_tenant, clock)
+    before = await dispatch.live_row(booking.id)
+
+    async def failing_step(change):
+        if change.kind == "rescheduled":
+            raise RuntimeError("a later step of the change failed")
+
+    hooks.register_planner(failing_step)  # runs after the dispatch planner
+    try:
+        with pytest.raises(RuntimeError):
+            await bookings.reschedule(
+                booking.id,
+                booking.scheduled_at + timedelta(hours=1),
+                ADMIN,
+                now=clock.now(),
+                respect_working_hours=False,
+            )
+    finally:
+        hooks._planners.remove(failing_step)
+
+    after = await dispatch.live_row(booking.id)
+    assert (after.id, after.version, after.due_at) == (before.id, before.version, before.due_at)
+    assert await events(booking, "pre_meeting_cleared") == []
+    assert len(await Dispatch.objects().where(Dispatch.booking == booking.id)) == 1
