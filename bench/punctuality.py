@@ -406,8 +406,10 @@ def budget(stack: Stack, meetings: int, quick: bool, meanwhile: Callable[[], lis
         )
 
     stack.db(own_client)
+    from web.scheduling.dispatch_budget import slot_seconds
+
     budget_per_minute = 240
-    spread = timedelta(seconds=60 * meetings / budget_per_minute)
+    spread = timedelta(seconds=slot_seconds(budget_per_minute) * meetings)
     creating = timedelta(seconds=4 + meetings * 0.1)
     due = datetime.now(UTC) + creating + spread + timedelta(seconds=2)
     start = due + timedelta(minutes=minutes_before)
