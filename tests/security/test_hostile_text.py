@@ -1,8 +1,8 @@
 """Markup and script typed into a guest's name and intake notes stay text wherever they travel: the
-booking page, the agent's card, the admin's list, the failure notification, the message Genesys
-receives and the interaction widget. The booking goes the whole real way: created with the admin
-form, its pre-meeting message refused once by Genesys (so the agent is notified), then retried from
-the console and delivered."""
+booking page, the agent's card, the admin's list, the failure notification (listed, and pushed live
+to open pages), the message Genesys receives and the interaction widget. The booking goes the whole
+real way: created with the admin form, its pre-meeting message refused once by Genesys (so the agent
+is notified), then retried from the console and delivered."""
 
 # Fixtures imported from tests.fixtures are parameters of the tests below.
 
@@ -16,7 +16,7 @@ import httpx
 
 from simulators.genesys.fixture import ANA_ID
 from tests.conftest import form_post
-from tests.fixtures.console import login_as, text_of
+from tests.fixtures.console import AsgiStream, login_as, text_of
 from tests.fixtures.genesys_app import (  # noqa: F401
     embedded_tenant,
     embedded_url,
@@ -98,12 +98,21 @@ async def test_hostile_guest_text_renders_as_text_everywhere(
         assert_shown_as_text(await client.get(path), NAME)
     assert_shown_as_text(await client.get(f"/bookings/{booking.id}"), NOTES)
 
-    # Genesys refuses the first send: the agent gets a notification naming the guest.
-    genesys_sim.add_fault(match={"path_regex": INBOUND}, action="forbidden")
-    assert await _attempt_due(settings, clock, booking.id) == dispatch_send.Outcome.FAILED
-    genesys_sim.clear_faults()
-
+    # Genesys refuses the first send: the agent's open pages get the notification naming the guest
+    # (and the failure banner) live, over the event stream.
     await login_as(client, tenant.agent, tenant.agent_password)
+    genesys_sim.add_fault(match={"path_regex": INBOUND}, action="forbidden")
+    async with AsgiStream(app, "/notifications/stream", client.cookies) as stream:
+        assert (await stream.next_text()).startswith(": connected")
+        assert await _attempt_due(settings, clock, booking.id) == dispatch_send.Outcome.FAILED
+        received = ""
+        while received.count("event: ") < 2:
+            received += await stream.next_text()
+    genesys_sim.clear_faults()
+    for raw in RAW_MARKUP:
+        assert raw not in received, f"live event: {raw!r} arrived as markup"
+    assert NAME in html.unescape(received)
+
     for path in (
         f"/bookings/{booking.id}",
         f"/my-schedules?app={tenant.public_id}&week={start.date().isoformat()}",
