@@ -9,58 +9,26 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-import pytest_asyncio
 
 from simulators.genesys.fixture import ANA_ID, BEN_ID
+from tests.fixtures.dispatch import (
+    ADMIN,
+    book,
+    dispatch_deps,  # noqa: F401
+    enable_dispatch,
+    events,
+    run_due,
+)
 from tests.fixtures.genesys_sim import genesys_sim, genesys_tenant, tenant  # noqa: F401
 from web.db.tables import BookingEvent, Dispatch, DispatchStatus, Membership
-from web.genesys.client import GenesysClient
 from web.scheduling import bookings, dispatch, dispatch_send, presets
-from web.scheduling.hooks import Actor
 from web.scheduling.timeutil import to_iso_z
-
-ADMIN = Actor("admin", "1")
-
-
-@pytest_asyncio.fixture
-async def deps(settings):
-    async with GenesysClient() as client:
-        yield dispatch_send.Deps(genesys=client, settings=settings)
-
-
-async def enable_dispatch(tenant, clock, **values):
-    values = {"genesys_dispatch_enabled": True, "dispatch_minutes_before": 5, **values}
-    await presets.save_preset(tenant.app_id, values, ADMIN, clock.now())
-
-
-async def book(tenant, clock, *, minutes_ahead=120, agent=None, notes="", guest="Jane Doe"):
-    data = bookings.NewBooking(
-        guest_name=guest,
-        guest_phone="+573001234567",
-        scheduled_at=clock.now().replace(microsecond=0) + timedelta(minutes=minutes_ahead),
-        assigned_agent_id=(agent or tenant.agent).id,
-        intake_notes=notes,
-        respect_working_hours=False,
-    )
-    return await bookings.create(tenant.app_id, data, ADMIN, now=clock.now())
 
 
 async def the_live_row(booking) -> Dispatch:
     row = await dispatch.live_row(booking.id)
     assert row is not None
     return row
-
-
-async def send_when_due(deps, clock, booking) -> str:
-    """Move the clock to the planned send time and run the trigger, as the worker would."""
-    row = await the_live_row(booking)
-    if row.next_attempt_at > clock.now():
-        clock.advance(seconds=(row.next_attempt_at - clock.now()).total_seconds())
-    return await dispatch_send.attempt(deps, row.id, row.version)
-
-
-async def events(booking, event_type):
-    return [e for e in await bookings.timeline(booking.id) if e.event_type == event_type]
 
 
 def inbound_bodies(sim, booking):
@@ -118,7 +86,7 @@ async def test_an_agent_without_genesys_id_is_shown_as_not_dispatched(genesys_te
 async def test_the_dispatch_reaches_the_agent_with_the_exact_payload(
     genesys_tenant,
     genesys_sim,
-    deps,
+    dispatch_deps,
     clock,
     settings,
 ):
@@ -126,7 +94,7 @@ async def test_the_dispatch_reaches_the_agent_with_the_exact_payload(
     booking = await book(genesys_tenant, clock, notes="Wants to talk about <b>the loan</b>")
     row = await the_live_row(booking)
 
-    assert await send_when_due(deps, clock, booking) == dispatch_send.Outcome.DISPATCHED
+    assert await run_due(dispatch_deps, clock, booking) == dispatch_send.Outcome.DISPATCHED
 
     [body] = inbound_bodies(genesys_sim, booking)
     channel = body["channel"]
@@ -159,14 +127,14 @@ async def test_the_dispatch_reaches_the_agent_with_the_exact_payload(
 async def test_intake_notes_go_as_plain_text_when_the_preset_says_so(
     genesys_tenant,
     genesys_sim,
-    deps,
+    dispatch_deps,
     clock,
 ):
     await enable_dispatch(genesys_tenant, clock, dispatch_include_intake_notes=True)
     notes = 'Ask about <b>the loan</b> & "fees"'
     booking = await book(genesys_tenant, clock, notes=notes, guest="Ana <i>Lucía</i>")
 
-    assert await send_when_due(deps, clock, booking) == dispatch_send.Outcome.DISPATCHED
+    assert await run_due(dispatch_deps, clock, booking) == dispatch_send.Outcome.DISPATCHED
 
     [body] = inbound_bodies(genesys_sim, booking)
     attributes = body["channel"]["metadata"]["customAttributes"]
@@ -178,7 +146,7 @@ async def test_intake_notes_go_as_plain_text_when_the_preset_says_so(
 async def test_a_booking_made_inside_the_window_is_sent_at_once(
     genesys_tenant,
     genesys_sim,
-    deps,
+    dispatch_deps,
     clock,
 ):
     await enable_dispatch(genesys_tenant, clock, dispatch_minutes_before=10)
@@ -188,17 +156,17 @@ async def test_a_booking_made_inside_the_window_is_sent_at_once(
     assert row.next_attempt_at <= clock.now() + timedelta(seconds=1)
     [planned] = await events(booking, "pre_meeting_scheduled")
     assert planned.payload["late"] is True
-    assert await dispatch_send.attempt(deps, row.id, row.version) == dispatch_send.Outcome.DISPATCHED
+    assert await dispatch_send.attempt(dispatch_deps, row.id, row.version) == dispatch_send.Outcome.DISPATCHED
     assert len(genesys_sim.conversations(f"booking-{booking.id}")) == 1
 
 
-async def test_a_trigger_for_an_old_version_does_nothing(genesys_tenant, genesys_sim, deps, clock):
+async def test_a_trigger_for_an_old_version_does_nothing(genesys_tenant, genesys_sim, dispatch_deps, clock):
     await enable_dispatch(genesys_tenant, clock)
     booking = await book(genesys_tenant, clock)
     row = await the_live_row(booking)
-    assert await send_when_due(deps, clock, booking) == dispatch_send.Outcome.DISPATCHED
+    assert await run_due(dispatch_deps, clock, booking) == dispatch_send.Outcome.DISPATCHED
 
-    assert await dispatch_send.attempt(deps, row.id, row.version) == dispatch_send.Outcome.STALE
+    assert await dispatch_send.attempt(dispatch_deps, row.id, row.version) == dispatch_send.Outcome.STALE
     assert len(inbound_bodies(genesys_sim, booking)) == 1
 
 
@@ -208,7 +176,7 @@ async def test_a_trigger_for_an_old_version_does_nothing(genesys_tenant, genesys
 async def test_reschedule_gives_one_interaction_for_the_new_time_only(
     genesys_tenant,
     genesys_sim,
-    deps,
+    dispatch_deps,
     clock,
 ):
     await enable_dispatch(genesys_tenant, clock)
@@ -224,10 +192,10 @@ async def test_reschedule_gives_one_interaction_for_the_new_time_only(
     assert cleared.payload["dispatch_id"] == str(old.id)
     # The old trigger fires at the old time: nothing goes out.
     clock.advance(seconds=(old.next_attempt_at - clock.now()).total_seconds())
-    assert await dispatch_send.attempt(deps, old.id, old.version) == dispatch_send.Outcome.STALE
+    assert await dispatch_send.attempt(dispatch_deps, old.id, old.version) == dispatch_send.Outcome.STALE
     assert inbound_bodies(genesys_sim, booking) == []
 
-    assert await send_when_due(deps, clock, booking) == dispatch_send.Outcome.DISPATCHED
+    assert await run_due(dispatch_deps, clock, booking) == dispatch_send.Outcome.DISPATCHED
     [body] = inbound_bodies(genesys_sim, booking)
     assert body["channel"]["metadata"]["customAttributes"]["meetingStartsAt"] == to_iso_z(new_start)
     assert len(genesys_sim.conversations(f"booking-{booking.id}")) == 1
@@ -255,7 +223,7 @@ async def test_concurrent_reschedules_leave_exactly_one_live_row(genesys_tenant,
     assert live[0].due_at == final.scheduled_at - timedelta(minutes=5)
 
 
-async def test_reassign_replans_for_the_new_agent(genesys_tenant, genesys_sim, deps, clock):
+async def test_reassign_replans_for_the_new_agent(genesys_tenant, genesys_sim, dispatch_deps, clock):
     await enable_dispatch(genesys_tenant, clock)
     booking = await book(genesys_tenant, clock)
 
@@ -265,14 +233,14 @@ async def test_reassign_replans_for_the_new_agent(genesys_tenant, genesys_sim, d
 
     row = await the_live_row(booking)
     assert row.agent_user_id == BEN_ID
-    assert await send_when_due(deps, clock, booking) == dispatch_send.Outcome.DISPATCHED
+    assert await run_due(dispatch_deps, clock, booking) == dispatch_send.Outcome.DISPATCHED
     [body] = inbound_bodies(genesys_sim, booking)
     assert body["channel"]["metadata"]["customAttributes"]["agentUserId"] == BEN_ID
     [conversation] = genesys_sim.conversations(f"booking-{booking.id}")
     assert [p.get("userId") for p in conversation["participants"] if p.get("purpose") == "agent"] == [BEN_ID]
 
 
-async def test_cancel_before_delivery_clears_the_dispatch(genesys_tenant, genesys_sim, deps, clock):
+async def test_cancel_before_delivery_clears_the_dispatch(genesys_tenant, genesys_sim, dispatch_deps, clock):
     await enable_dispatch(genesys_tenant, clock)
     booking = await book(genesys_tenant, clock)
     row = await the_live_row(booking)
@@ -283,25 +251,25 @@ async def test_cancel_before_delivery_clears_the_dispatch(genesys_tenant, genesy
     [cleared] = await events(booking, "pre_meeting_cleared")
     assert not cleared.payload.get("follow_up")
     clock.advance(seconds=(row.next_attempt_at - clock.now()).total_seconds())
-    assert await dispatch_send.attempt(deps, row.id, row.version) == dispatch_send.Outcome.STALE
+    assert await dispatch_send.attempt(dispatch_deps, row.id, row.version) == dispatch_send.Outcome.STALE
     assert genesys_sim.inbound_messages() == []
 
 
 async def test_cancel_after_delivery_follows_up_in_the_same_conversation(
     genesys_tenant,
     genesys_sim,
-    deps,
+    dispatch_deps,
     clock,
 ):
     await enable_dispatch(genesys_tenant, clock)
     booking = await book(genesys_tenant, clock)
     row = await the_live_row(booking)
-    assert await send_when_due(deps, clock, booking) == dispatch_send.Outcome.DISPATCHED
+    assert await run_due(dispatch_deps, clock, booking) == dispatch_send.Outcome.DISPATCHED
 
     await bookings.cancel(booking.id, ADMIN, now=clock.now())
     [cleared] = await events(booking, "pre_meeting_cleared")
     assert cleared.payload["follow_up"] == "cancelled"
-    assert await dispatch_send.send_follow_up(deps, row.id) is True
+    assert await dispatch_send.send_follow_up(dispatch_deps, row.id) is True
 
     [conversation] = genesys_sim.conversations(f"booking-{booking.id}")
     texts = [m.get("text", "") for m in conversation["messages"]]
@@ -323,10 +291,10 @@ async def test_preset_change_replans_pending_rows(genesys_tenant, clock):
     assert await dispatch.live_row(booking.id) is None
 
 
-async def test_the_timeline_reads_in_plain_words(genesys_tenant, deps, clock):
+async def test_the_timeline_reads_in_plain_words(genesys_tenant, dispatch_deps, clock):
     await enable_dispatch(genesys_tenant, clock)
     booking = await book(genesys_tenant, clock)
-    await send_when_due(deps, clock, booking)
+    await run_due(dispatch_deps, clock, booking)
     kinds = [e.event_type for e in await BookingEvent.objects().where(BookingEvent.booking == booking.id)]
     assert "pre_meeting_scheduled" in kinds and "pre_meeting_dispatched" in kinds
 

@@ -10,45 +10,20 @@ from datetime import timedelta
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from tests.conftest import form_post
+from tests.fixtures.dispatch import (
+    INBOUND,
+    dispatch_deps,  # noqa: F401
+    planned_booking,
+    run_due,
+)
 from tests.fixtures.genesys_sim import genesys_sim, genesys_tenant, tenant  # noqa: F401
 from web.db.tables import Dispatch, DispatchStatus, Notification
 from web.genesys.client import GenesysClient
-from web.scheduling import bookings, dispatch, dispatch_send, presets
-from web.scheduling.hooks import Actor
+from web.scheduling import bookings, dispatch, dispatch_send
 
-ADMIN = Actor("admin", "1")
-INBOUND = r"/inbound/open/message"
 Outcome = dispatch_send.Outcome
-
-
-@pytest_asyncio.fixture
-async def deps(settings):
-    async with GenesysClient() as client:
-        yield dispatch_send.Deps(genesys=client, settings=settings)
-
-
-async def planned_booking(tenant, clock, minutes_ahead=120):
-    await presets.save_preset(
-        tenant.app_id, {"genesys_dispatch_enabled": True, "dispatch_minutes_before": 5}, ADMIN, clock.now()
-    )
-    data = bookings.NewBooking(
-        guest_name="Jane Doe",
-        guest_phone="+573001234567",
-        scheduled_at=clock.now().replace(microsecond=0) + timedelta(minutes=minutes_ahead),
-        assigned_agent_id=tenant.agent.id,
-        respect_working_hours=False,
-    )
-    return await bookings.create(tenant.app_id, data, ADMIN, now=clock.now())
-
-
-async def run_due(deps, clock, booking) -> str:
-    row = await dispatch.live_row(booking.id)
-    if row.next_attempt_at > clock.now():
-        clock.advance(seconds=(row.next_attempt_at - clock.now()).total_seconds())
-    return await dispatch_send.attempt(deps, row.id, row.version)
 
 
 async def failure_record(tenant, booking):
@@ -75,7 +50,7 @@ async def failure_record(tenant, booking):
 async def test_permanent_errors_fail_at_once_exactly_once(
     genesys_tenant,
     genesys_sim,
-    deps,
+    dispatch_deps,
     clock,
     rule,
     words,
@@ -84,9 +59,9 @@ async def test_permanent_errors_fail_at_once_exactly_once(
     booking = await planned_booking(genesys_tenant, clock)
     row = await dispatch.live_row(booking.id)
 
-    assert await run_due(deps, clock, booking) == Outcome.FAILED
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.FAILED
     # The same trigger again (a duplicate job, a reconciler pass) changes nothing.
-    assert await dispatch_send.attempt(deps, row.id, row.version) == Outcome.STALE
+    assert await dispatch_send.attempt(dispatch_deps, row.id, row.version) == Outcome.STALE
 
     failed, notices = await failure_record(genesys_tenant, booking)
     assert len(failed) == 1 and len(notices) == 1
@@ -103,27 +78,29 @@ async def test_permanent_errors_fail_at_once_exactly_once(
     assert "Retry now" in banner
 
 
-async def test_429_waits_at_least_retry_after_then_delivers(genesys_tenant, genesys_sim, deps, clock):
+async def test_429_waits_at_least_retry_after_then_delivers(
+    genesys_tenant, genesys_sim, dispatch_deps, clock
+):
     genesys_sim.add_fault(match={"path_regex": INBOUND}, action="rate_limit", retry_after=7, times=1)
     booking = await planned_booking(genesys_tenant, clock)
 
-    assert await run_due(deps, clock, booking) == Outcome.RETRY
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.RETRY
     row = await dispatch.live_row(booking.id)
     assert row.status == DispatchStatus.scheduled and row.attempts == 1
     assert row.next_attempt_at - row.updated_at >= timedelta(seconds=7)
     assert "rate limiting" in row.last_error
 
-    assert await run_due(deps, clock, booking) == Outcome.DISPATCHED
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.DISPATCHED
     assert len(genesys_sim.conversations(f"booking-{booking.id}")) == 1
 
 
-async def test_503_then_success_delivers_once(genesys_tenant, genesys_sim, deps, clock):
+async def test_503_then_success_delivers_once(genesys_tenant, genesys_sim, dispatch_deps, clock):
     genesys_sim.add_fault(match={"path_regex": INBOUND}, action="unavailable", times=2)
     booking = await planned_booking(genesys_tenant, clock)
 
-    assert await run_due(deps, clock, booking) == Outcome.RETRY
-    assert await run_due(deps, clock, booking) == Outcome.RETRY
-    assert await run_due(deps, clock, booking) == Outcome.DISPATCHED
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.RETRY
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.RETRY
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.DISPATCHED
     row = await dispatch.live_row(booking.id)
     assert row.attempts == 3
     assert len(genesys_sim.conversations(f"booking-{booking.id}")) == 1
@@ -142,9 +119,9 @@ async def test_timeout_then_success_never_opens_a_second_interaction(
     booking = await planned_booking(genesys_tenant, clock)
     http = httpx.AsyncClient(timeout=httpx.Timeout(5.0, read=0.5))
     async with GenesysClient(http) as client:
-        deps = dispatch_send.Deps(genesys=client, settings=settings)
-        assert await run_due(deps, clock, booking) == Outcome.RETRY
-        assert await run_due(deps, clock, booking) == Outcome.DISPATCHED
+        dispatch_deps = dispatch_send.Deps(genesys=client, settings=settings)
+        assert await run_due(dispatch_deps, clock, booking) == Outcome.RETRY
+        assert await run_due(dispatch_deps, clock, booking) == Outcome.DISPATCHED
     await http.aclose()
 
     bodies = [r["body"] for r in genesys_sim.inbound_messages()]
@@ -152,14 +129,16 @@ async def test_timeout_then_success_never_opens_a_second_interaction(
     assert len(genesys_sim.conversations(f"booking-{booking.id}")) == 1
 
 
-async def test_retries_stop_before_the_meeting_and_fail_once(genesys_tenant, genesys_sim, deps, clock):
+async def test_retries_stop_before_the_meeting_and_fail_once(
+    genesys_tenant, genesys_sim, dispatch_deps, clock
+):
     genesys_sim.add_fault(match={"path_regex": INBOUND}, action="unavailable")
     booking = await planned_booking(genesys_tenant, clock, minutes_ahead=3)  # inside the window
     last_allowed = booking.scheduled_at - timedelta(seconds=30)
 
     outcomes = []
     for _ in range(50):
-        outcome = await run_due(deps, clock, booking)
+        outcome = await run_due(dispatch_deps, clock, booking)
         outcomes.append(outcome)
         if outcome != Outcome.RETRY:
             break
@@ -185,7 +164,7 @@ async def test_backoff_is_full_jitter_capped_with_retry_after_as_floor():
 async def test_customer_reminders_are_untouched_by_a_failed_dispatch(
     genesys_tenant,
     genesys_sim,
-    deps,
+    dispatch_deps,
     clock,
 ):
     from web.db.tables import Reminder
@@ -195,7 +174,7 @@ async def test_customer_reminders_are_untouched_by_a_failed_dispatch(
     before = await Reminder.select(Reminder.id, Reminder.status, Reminder.version).where(
         Reminder.booking == booking.id
     )
-    assert await run_due(deps, clock, booking) == Outcome.FAILED
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.FAILED
     after = await Reminder.select(Reminder.id, Reminder.status, Reminder.version).where(
         Reminder.booking == booking.id
     )
@@ -205,13 +184,13 @@ async def test_customer_reminders_are_untouched_by_a_failed_dispatch(
 async def test_retry_now_from_the_console_delivers_and_removes_the_banner(
     genesys_tenant,
     genesys_sim,
-    deps,
+    dispatch_deps,
     clock,
     client,
 ):
     genesys_sim.add_fault(match={"path_regex": INBOUND}, action="forbidden")
     booking = await planned_booking(genesys_tenant, clock)
-    assert await run_due(deps, clock, booking) == Outcome.FAILED
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.FAILED
     response = await form_post(
         client, "/login", {"email": genesys_tenant.agent.email, "password": genesys_tenant.agent_password}
     )
@@ -233,10 +212,12 @@ async def test_retry_now_from_the_console_delivers_and_removes_the_banner(
     assert kinds.count("pre_meeting_dispatched") == 1 and kinds.count("pre_meeting_failed") == 1
 
 
-async def test_only_the_booked_agent_or_an_admin_may_retry(genesys_tenant, genesys_sim, deps, clock, client):
+async def test_only_the_booked_agent_or_an_admin_may_retry(
+    genesys_tenant, genesys_sim, dispatch_deps, clock, client
+):
     genesys_sim.add_fault(match={"path_regex": INBOUND}, action="forbidden")
     booking = await planned_booking(genesys_tenant, clock)
-    assert await run_due(deps, clock, booking) == Outcome.FAILED
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.FAILED
     other = genesys_tenant.other_agent
     await form_post(client, "/login", {"email": other.email, "password": genesys_tenant.agent_password})
 

@@ -12,43 +12,21 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import pytest_asyncio
-
 from tasks import reconcile
+from tests.fixtures.dispatch import (
+    INBOUND,
+    dispatch_deps,  # noqa: F401
+    planned_booking,
+)
 from tests.fixtures.genesys_sim import genesys_sim, genesys_tenant, tenant  # noqa: F401
 from web.db.tables import Dispatch, DispatchStatus, Membership, Notification, Role
 from web.genesys.client import GenesysClient
 from web.genesys.settings_store import load as load_genesys
-from web.scheduling import bookings, dispatch, dispatch_send, presets
+from web.scheduling import bookings, dispatch, dispatch_send
 from web.scheduling.dispatch_payload import dispatch_body
-from web.scheduling.hooks import Actor
 from web.settings import PROJECT_ROOT
-
-ADMIN = Actor("admin", "1")
-INBOUND = r"/inbound/open/message"
-
-
-@pytest_asyncio.fixture
-async def deps(settings):
-    async with GenesysClient() as client:
-        yield dispatch_send.Deps(genesys=client, settings=settings)
-
-
-async def planned_booking(tenant, clock, minutes_ahead=30):
-    await presets.save_preset(
-        tenant.app_id, {"genesys_dispatch_enabled": True, "dispatch_minutes_before": 5}, ADMIN, clock.now()
-    )
-    data = bookings.NewBooking(
-        guest_name="Jane Doe",
-        guest_phone="+573001234567",
-        scheduled_at=clock.now().replace(microsecond=0) + timedelta(minutes=minutes_ahead),
-        assigned_agent_id=tenant.agent.id,
-        respect_working_hours=False,
-    )
-    return await bookings.create(tenant.app_id, data, ADMIN, now=clock.now())
 
 
 async def flush_instance(app, instance):
@@ -64,9 +42,9 @@ async def dispatched_events(booking):
 
 
 async def test_redis_flushed_between_planning_and_due_time_still_delivers_once(
-    app, instance, genesys_tenant, genesys_sim, deps, clock
+    app, instance, genesys_tenant, genesys_sim, dispatch_deps, clock
 ):
-    booking = await planned_booking(genesys_tenant, clock)
+    booking = await planned_booking(genesys_tenant, clock, minutes_ahead=30)
     row = await dispatch.live_row(booking.id)
     key = dispatch.send_key(row.id, row.version)
     assert await app.state.queue.job(key) is not None
@@ -74,24 +52,24 @@ async def test_redis_flushed_between_planning_and_due_time_still_delivers_once(
     await flush_instance(app, instance)
     assert await app.state.queue.job(key) is None
 
-    report = await reconcile.reconcile(deps, clock.now())
+    report = await reconcile.reconcile(dispatch_deps, clock.now())
     assert report["enqueued"] == 1
     assert await app.state.queue.job(key) is not None
 
     # No worker ran the trigger: past the due time the reconciler sends the row itself.
     await flush_instance(app, instance)
     clock.advance(seconds=(row.next_attempt_at - clock.now()).total_seconds() + 10)
-    assert (await reconcile.reconcile(deps, clock.now()))["sent_lost"] == 1
-    assert (await reconcile.reconcile(deps, clock.now()))["sent_lost"] == 0
+    assert (await reconcile.reconcile(dispatch_deps, clock.now()))["sent_lost"] == 1
+    assert (await reconcile.reconcile(dispatch_deps, clock.now()))["sent_lost"] == 0
 
     assert len(genesys_sim.conversations(f"booking-{booking.id}")) == 1
     assert len(await dispatched_events(booking)) == 1
 
 
 async def test_a_row_stuck_in_sending_is_finished_in_the_same_conversation(
-    genesys_tenant, genesys_sim, deps, clock, settings
+    genesys_tenant, genesys_sim, dispatch_deps, clock, settings
 ):
-    booking = await planned_booking(genesys_tenant, clock)
+    booking = await planned_booking(genesys_tenant, clock, minutes_ahead=30)
     row = await dispatch.live_row(booking.id)
     clock.advance(seconds=(row.next_attempt_at - clock.now()).total_seconds())
     # A runner claimed the row and Genesys took the message, then the runner died.
@@ -113,13 +91,15 @@ async def test_a_row_stuck_in_sending_is_finished_in_the_same_conversation(
         join_url="http://localhost:8000/rooms/x",
         include_notes=False,
     )
-    await deps.genesys.send_inbound_open_message(
+    await dispatch_deps.genesys.send_inbound_open_message(
         tenant_genesys.credentials, tenant_genesys.integration_id, body
     )
 
-    assert (await reconcile.reconcile(deps, clock.now()))["resumed"] == 0  # not stuck long enough yet
+    assert (await reconcile.reconcile(dispatch_deps, clock.now()))[
+        "resumed"
+    ] == 0  # not stuck long enough yet
     clock.advance(seconds=61)
-    assert (await reconcile.reconcile(deps, clock.now()))["resumed"] == 1
+    assert (await reconcile.reconcile(dispatch_deps, clock.now()))["resumed"] == 1
 
     [conversation] = genesys_sim.conversations(f"booking-{booking.id}")
     row = await Dispatch.objects().get(Dispatch.id == row.id)
@@ -127,15 +107,17 @@ async def test_a_row_stuck_in_sending_is_finished_in_the_same_conversation(
     assert len(await dispatched_events(booking)) == 1
 
 
-async def test_an_overdue_row_raises_one_alarm_to_the_admins(genesys_tenant, genesys_sim, deps, clock):
+async def test_an_overdue_row_raises_one_alarm_to_the_admins(
+    genesys_tenant, genesys_sim, dispatch_deps, clock
+):
     genesys_sim.add_fault(match={"path_regex": INBOUND}, action="unavailable")
-    booking = await planned_booking(genesys_tenant, clock)
+    booking = await planned_booking(genesys_tenant, clock, minutes_ahead=30)
     row = await dispatch.live_row(booking.id)
     clock.advance(seconds=(row.next_attempt_at - clock.now()).total_seconds() + 90)
 
-    first = await reconcile.reconcile(deps, clock.now())
+    first = await reconcile.reconcile(dispatch_deps, clock.now())
     clock.advance(seconds=120)
-    second = await reconcile.reconcile(deps, clock.now())
+    second = await reconcile.reconcile(dispatch_deps, clock.now())
 
     assert first["alarms"] == 1 and second["alarms"] == 0
     admins = await Membership.select(Membership.user).where(
@@ -157,9 +139,9 @@ async def test_other_areas_plug_their_repairs_in(app):
         async with GenesysClient() as client:
             from web.settings import Settings
 
-            deps = dispatch_send.Deps(genesys=client, settings=app.state.settings)
-            assert isinstance(deps.settings, Settings)
-            await reconcile.reconcile(deps)
+            dispatch_deps = dispatch_send.Deps(genesys=client, settings=app.state.settings)
+            assert isinstance(dispatch_deps.settings, Settings)
+            await reconcile.reconcile(dispatch_deps)
     finally:
         reconcile.REPAIRS.remove(repair)
     assert len(seen) == 1
@@ -177,7 +159,7 @@ async def _wait_until_sending(row_id, timeout=20.0) -> None:
 
 
 async def test_a_worker_killed_mid_send_still_delivers_once(
-    genesys_tenant, genesys_sim, deps, clock, settings, database_url
+    genesys_tenant, genesys_sim, dispatch_deps, clock, settings, database_url
 ):
     genesys_sim.add_fault(match={"path_regex": INBOUND}, action="latency", ms=2500, times=1)
     env = {
@@ -212,7 +194,7 @@ async def test_a_worker_killed_mid_send_still_delivers_once(
     await asyncio.sleep(2.6)  # whatever the simulator does with the orphaned request, it has done it
 
     clock.advance(seconds=61)
-    assert (await reconcile.reconcile(deps, clock.now()))["resumed"] == 1
+    assert (await reconcile.reconcile(dispatch_deps, clock.now()))["resumed"] == 1
 
     assert len(genesys_sim.conversations(f"booking-{booking.id}")) == 1
     assert len(await dispatched_events(booking)) == 1
@@ -220,9 +202,9 @@ async def test_a_worker_killed_mid_send_still_delivers_once(
 
 
 async def test_a_row_stuck_in_sending_past_a_minute_raises_one_alarm(
-    genesys_tenant, genesys_sim, deps, clock
+    genesys_tenant, genesys_sim, dispatch_deps, clock
 ):
-    booking = await planned_booking(genesys_tenant, clock)
+    booking = await planned_booking(genesys_tenant, clock, minutes_ahead=30)
     row = await dispatch.live_row(booking.id)
     clock.advance(seconds=(row.next_attempt_at - clock.now()).total_seconds())
     # A runner claimed the row and died before Genesys saw anything.
@@ -237,9 +219,9 @@ async def test_a_row_stuck_in_sending_past_a_minute_raises_one_alarm(
     genesys_sim.add_fault(match={"path_regex": INBOUND}, action="unavailable")
 
     clock.advance(seconds=61)
-    first = await reconcile.reconcile(deps, clock.now())
+    first = await reconcile.reconcile(dispatch_deps, clock.now())
     clock.advance(seconds=120)
-    second = await reconcile.reconcile(deps, clock.now())
+    second = await reconcile.reconcile(dispatch_deps, clock.now())
 
     assert first["alarms"] == 1 and first["resumed"] == 1
     assert second["alarms"] == 0
