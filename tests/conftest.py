@@ -33,12 +33,21 @@ def pytest_collection_modifyitems(config, items):
     # Browser journeys last: Playwright's sync API keeps an event loop running in the main thread
     # for the rest of the session, which async tests cannot share.
     items.sort(key=lambda item: "e2e" in item.keywords)
-    # Browser journeys run once, on SQLite: the PostgreSQL pass covers the data layer.
+    # The PostgreSQL pass covers the data layer: browser journeys run once, on SQLite, and so do
+    # tests that never open the database under test (pure rules, the simulators, private servers).
     if ON_POSTGRES:
         skip = pytest.mark.skip(reason="browser journeys run in the SQLite pass")
         for item in items:
             if "e2e" in item.keywords:
                 item.add_marker(skip)
+        engine_free = [
+            item
+            for item in items
+            if "database_url" not in getattr(item, "fixturenames", ()) or "own_database" in item.keywords
+        ]
+        if engine_free:
+            config.hook.pytest_deselected(items=engine_free)
+            items[:] = [item for item in items if item not in engine_free]
 
 
 def run(coro):

@@ -24,6 +24,7 @@ from web.db.tables import DispatchStatus
 
 pytestmark = [
     pytest.mark.reliability,
+    pytest.mark.own_database,
     pytest.mark.timeout(90),
     pytest.mark.skipif(postgres_binaries() is None, reason="PostgreSQL server binaries are not installed"),
 ]
