@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
 from typing import Any
 
 from litestar import Request, get, post
@@ -16,24 +14,15 @@ from web.auth import requires_login
 from web.controllers.admin import admin_context
 from web.db.tables import VideoApp
 from web.permissions import require_app_role
+from web.scheduling import api_clients
 
 SCOPES = ("scheduling:read", "scheduling:write")
 
 
-def _store() -> ModuleType | None:
-    """`web.scheduling.api_clients` (create_client, revoke_client, list_clients) when installed."""
-    try:
-        return importlib.import_module("web.scheduling.api_clients")
-    except ImportError:
-        return None
-
-
 async def clients_context(request: Request, app: VideoApp, **extra: Any) -> dict[str, Any]:
-    store = _store()
-    clients = await store.list_clients(app.id) if store else []
+    clients = await api_clients.list_clients(app.id)
     return {
         **await admin_context(request, app, "api-clients"),
-        "available": store is not None,
         "clients": clients,
         "scopes": SCOPES,
         "values": {"name": "", "scopes": list(SCOPES)},
@@ -58,9 +47,6 @@ async def api_clients_page(request: Request, app_id: FromPath[str]) -> Template:
 @post("/apps/{app_id:str}/api-clients", guards=[requires_login], status_code=200)
 async def api_client_create(request: Request, app_id: FromPath[str]) -> Template:
     app, _ = await require_app_role(request, app_id, "admin")
-    store = _store()
-    if store is None:
-        raise NotFoundException("API clients are not available on this server.")
     form = await request.form()
     name = str(form.get("name", "")).strip()
     scopes = [s for s in form.getall("scopes", []) if s in SCOPES]
@@ -72,7 +58,7 @@ async def api_client_create(request: Request, app_id: FromPath[str]) -> Template
     if errors:
         context = await clients_context(request, app, values={"name": name, "scopes": scopes}, errors=errors)
         return Template("admin/api_clients.html", context=context, status_code=200 if request.htmx else 400)
-    client, secret = await store.create_client(app.id, name, scopes)
+    client, secret = await api_clients.create_client(app.id, name, scopes)
     # The secret is only ever in this one response: never cached, never stored in clear.
     context = await clients_context(request, app, created=client, secret=secret)
     return Template("admin/api_clients.html", context=context, headers={"Cache-Control": "no-store"})
@@ -81,8 +67,7 @@ async def api_client_create(request: Request, app_id: FromPath[str]) -> Template
 @post("/apps/{app_id:str}/api-clients/{client_row:int}/revoke", guards=[requires_login], status_code=200)
 async def api_client_revoke(request: Request, app_id: FromPath[str], client_row: FromPath[int]) -> Template:
     app, _ = await require_app_role(request, app_id, "admin")
-    store = _store()
-    if store is None or not await store.revoke_client(app.id, client_row, now=clock.now()):
+    if not await api_clients.revoke_client(app.id, client_row, now=clock.now()):
         raise NotFoundException("That API client does not exist.")
     return Template(
         "admin/api_clients.html", context=await clients_context(request, app, message="Client revoked.")

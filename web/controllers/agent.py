@@ -228,11 +228,6 @@ async def agent_add_dnd(request: Request, app_id: FromPath[str]) -> Template | R
 def _dnd_message(result: people.DndResult, ids: list) -> str:
     if not ids:
         return "Do-not-disturb window saved."
-    if not result.notices_supported:
-        return (
-            "Do-not-disturb window saved. Customer notices are not available here: "
-            f"contact the {_customers(len(ids))} yourself."
-        )
     if not result.notified:
         return (
             "Do-not-disturb window saved. Conflict notices are off in this app's preset: "

@@ -20,15 +20,11 @@ from web.controllers.notifications import chrome_context
 from web.db.ids import row_id
 from web.db.tables import FINAL_STATUSES, BookingStatus, Role, User
 from web.permissions import booking_for_viewer, current_user
-from web.scheduling import bookings, directory
+from web.scheduling import bookings, directory, reminders
+from web.scheduling.dispatch import dispatch_state
 from web.scheduling.hooks import Actor
 from web.scheduling.timeline import describe
 from web.scheduling.timeutil import local_to_utc, zone
-
-try:  # the booking's pre-meeting dispatch state, when the dispatch module is installed
-    from web.scheduling.dispatch import dispatch_state
-except ImportError:  # pragma: no cover - depends on which parts are installed
-    dispatch_state = None
 
 NEW_BOOKING_FIELDS = (
     "guest_name",
@@ -160,9 +156,13 @@ async def detail_context(request: Request, booking, app, role: str, *, embedded:
         (a["name"] or a["email"] for a in agents if a["user_id"] == booking.assigned_agent), None
     )
     public_url = request.app.state.settings.public_url
-    dispatch = {"dispatch": await dispatch_state(booking.id)} if dispatch_state else {}
     return {
-        **dispatch,
+        "dispatch": await dispatch_state(booking.id),
+        # The reminders render in place, so the page is whole without JavaScript.
+        "reminders": await reminders.reminders_of(booking.id),
+        "reminder_labels": reminders.STATUS_LABELS,
+        "can_send_reminder": booking.status not in FINAL_STATUSES,
+        "reminder_message": "",
         "booking": booking,
         "app": app,
         "role": role,

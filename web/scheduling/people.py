@@ -3,7 +3,6 @@ and do-not-disturb windows. Validation returns errors by form field; nothing her
 
 from __future__ import annotations
 
-import importlib
 import re
 import secrets
 from collections.abc import Mapping
@@ -24,7 +23,7 @@ from web.db.tables import (
     User,
     WorkingHours,
 )
-from web.scheduling import availability, availability_data, dispatch
+from web.scheduling import availability, availability_data, dispatch, reminders
 from web.scheduling.hooks import Actor, run_after_commit
 from web.scheduling.timeutil import valid_timezone
 
@@ -266,7 +265,6 @@ class DndResult:
     window: DndWindow | None
     errors: dict[str, str]
     notified: int = 0  # conflict notices created
-    notices_supported: bool = True
 
 
 async def add_dnd(
@@ -294,22 +292,8 @@ async def add_dnd(
     await window.save()
     result = DndResult(window, {})
     if notify_booking_ids:
-        create_notices = _conflict_notice_maker()
-        if create_notices is None:
-            result.notices_supported = False
-        else:
-            created = await create_notices(notify_booking_ids, actor, now)
-            # The maker answers with how many notices it created (or the rows themselves).
-            result.notified = created if isinstance(created, int) else len(created)
+        result.notified = await reminders.create_conflict_notices(notify_booking_ids, actor, now)
     return result
-
-
-def _conflict_notice_maker():
-    try:
-        module = importlib.import_module("web.scheduling.reminders")
-    except ImportError:
-        return None
-    return getattr(module, "create_conflict_notices", None)
 
 
 async def delete_dnd(app_id: int, user_id: int, window_id: int) -> bool:
