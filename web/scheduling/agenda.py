@@ -1,5 +1,5 @@
 """An agent's week: their bookings as cards grouped by local day, in a bounded number of queries
-(one for the bookings, one for the dispatch states when dispatch is installed)."""
+(one for the bookings, one for their dispatch rows, more only for bookings without one)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from web.db.tables import FINAL_STATUSES, Booking
+from web.scheduling.dispatch import dispatch_states
 from web.scheduling.timeutil import week_bounds, zone
-
-try:  # the pre-meeting dispatch state of each card, when the dispatch module is installed
-    from web.scheduling.dispatch import dispatch_states
-except ImportError:  # pragma: no cover - depends on which parts are installed
-    dispatch_states = None
 
 _FINAL = frozenset(s.value for s in FINAL_STATUSES)
 
@@ -79,7 +75,9 @@ async def week_agenda(
         )
         .order_by(Booking.scheduled_at)
     )
-    states = await dispatch_states([r["id"] for r in rows]) if dispatch_states and rows else {}
+    # The rows already say what the dispatch states need: no second read of the bookings.
+    mine = [{"id": r["id"], "app": app_id, "assigned_agent": user_id, "status": r["status"]} for r in rows]
+    states = await dispatch_states([r["id"] for r in rows], mine) if rows else {}
     for row in rows:
         row["dispatch"] = states.get(row["id"]) or states.get(str(row["id"]))
     return rows

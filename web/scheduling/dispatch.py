@@ -394,15 +394,15 @@ def _state_of_row(booking_id: str, row: dict) -> DispatchState:
     return DispatchState(booking_id, "planned", "Genesys pre-meeting message planned", **common)
 
 
-async def dispatch_states(booking_ids: list[Any]) -> dict[str, DispatchState]:
+async def dispatch_states(
+    booking_ids: list[Any], bookings: list[dict[str, Any]] | None = None
+) -> dict[str, DispatchState]:
     """The dispatch state of each booking, keyed by the booking id as a string (a handful of
-    queries whatever the number of bookings)."""
+    queries whatever the number of bookings). `bookings`, when the caller already holds them, are
+    the rows (id, app, assigned_agent, status) of those ids and save reading them again."""
     keys = [str(b) for b in booking_ids]
     if not keys:
         return {}
-    found = await Booking.select(Booking.id, Booking.app, Booking.assigned_agent, Booking.status).where(
-        Booking.id.is_in([uuid.UUID(k) for k in keys])
-    )
     rows = await Dispatch.select(
         Dispatch.live_key,
         Dispatch.status,
@@ -413,37 +413,47 @@ async def dispatch_states(booking_ids: list[Any]) -> dict[str, DispatchState]:
         Dispatch.attempts,
         Dispatch.last_error,
     ).where(Dispatch.live_key.is_in(keys))
-    by_booking = {r["live_key"]: r for r in rows}
-    app_ids = sorted({b["app"] for b in found})
+    states = {r["live_key"]: _state_of_row(r["live_key"], r) for r in rows}
+    if len(states) == len(keys):  # every booking has its row: nothing else to explain
+        return states
+    if bookings is None:
+        columns = (Booking.id, Booking.app, Booking.assigned_agent, Booking.status)
+        bookings = await Booking.select(*columns).where(
+            Booking.id.is_in([uuid.UUID(k) for k in keys if k not in states])
+        )
+    # Bookings without a row: say why no message is planned, where the reason is the agent's.
+    waiting = [b for b in bookings if str(b["id"]) not in states and b["status"] not in FINAL_STATUSES]
+    for booking in bookings:
+        states.setdefault(str(booking["id"]), DispatchState(str(booking["id"]), "none"))
+    app_ids = sorted({b["app"] for b in waiting})
+    if not app_ids:
+        return states
     enabled = {
         p["app"]
         for p in await Preset.select(Preset.app).where(
-            Preset.app.is_in(app_ids or [0]) & (Preset.genesys_dispatch_enabled == True)  # noqa: E712
+            Preset.app.is_in(app_ids) & (Preset.genesys_dispatch_enabled == True)  # noqa: E712
         )
     }
-    provisioned = {
+    if not enabled:  # dispatch off: no settings or memberships to read
+        return states
+    dispatching = {
         row.app
-        for row in await GenesysSettings.objects().where(GenesysSettings.app.is_in(app_ids or [0]))
+        for row in await GenesysSettings.objects().where(GenesysSettings.app.is_in(sorted(enabled)))
         if is_provisioned(row)
     }
-    dispatching = enabled & provisioned
+    waiting = [b for b in waiting if b["app"] in dispatching]
+    if not waiting:
+        return states
     members = await Membership.select(Membership.app, Membership.user, Membership.genesys_user_id).where(
-        Membership.app.is_in(app_ids or [0])
+        Membership.app.is_in(sorted(dispatching))
     )
     routable = {(m["app"], m["user"]) for m in members if m["genesys_user_id"]}
-    states: dict[str, DispatchState] = {}
-    for booking in found:
+    for booking in waiting:
         key = str(booking["id"])
-        if key in by_booking:
-            states[key] = _state_of_row(key, by_booking[key])
-        elif booking["status"] in FINAL_STATUSES or booking["app"] not in dispatching:
-            states[key] = DispatchState(key, "none")
-        elif booking["assigned_agent"] is None:
+        if booking["assigned_agent"] is None:
             states[key] = DispatchState(key, "not_dispatched", "Not dispatched: no agent assigned yet")
         elif (booking["app"], booking["assigned_agent"]) not in routable:
             states[key] = DispatchState(key, "not_dispatched", "Not dispatched: agent has no Genesys user id")
-        else:
-            states[key] = DispatchState(key, "none")
     return states
 
 
