@@ -119,6 +119,7 @@ class NewBooking:
     require_confirmation: bool | None = None
     source: str = "admin"
     respect_working_hours: bool = True
+    agent_checked: bool = False  # the caller has already checked that the agent is one of the app's
 
 
 # --- validation ---------------------------------------------------------------------------------------
@@ -365,7 +366,9 @@ async def create(app_id: int, data: NewBooking, actor: Actor, *, now: datetime) 
         _check_minutes(before, 0, MAX_BUFFER, "buffer_before_minutes", "The buffer before", errors)
         _check_minutes(after, 0, MAX_BUFFER, "buffer_after_minutes", "The buffer after", errors)
         wants_agent = data.assigned_agent_id is not None and data.assignment_method != "pool"
-        if wants_agent and not await directory.is_agent_of(app_id, data.assigned_agent_id):
+        if wants_agent and not data.agent_checked and not await directory.is_agent_of(
+            app_id, data.assigned_agent_id
+        ):
             errors["assigned_agent_id"] = "Choose an agent of this app."
         _raise_if(errors)
         if data.source in RATE_LIMITED_SOURCES:
@@ -416,6 +419,7 @@ async def create(app_id: int, data: NewBooking, actor: Actor, *, now: datetime) 
                 "status": booking.status,
             },
             now,
+            first=True,
         )
         callbacks = await hooks.plan(Change("created", booking, actor, now, {}, preset))
     await hooks.run_after_commit(callbacks)

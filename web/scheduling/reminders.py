@@ -100,17 +100,10 @@ def fire_time(kind: str, start: datetime, now: datetime) -> datetime:
 # --- writing rows -------------------------------------------------------------------------------------
 
 
-async def _add_row(
-    booking: Booking,
-    kind: str,
-    channel: str,
-    fire_at: datetime,
-    actor: Actor,
-    now: datetime,
-    recipient: str | None,
-) -> tuple[Reminder, list[AfterCommit]]:
-    """Insert one row (inside the caller's transaction): pending with its trigger, or skipped
-    with a `reminder_skipped` event saying why."""
+def _new_row(
+    booking: Booking, kind: str, channel: str, fire_at: datetime, now: datetime, recipient: str | None
+) -> tuple[Reminder, str | None]:
+    """One unsaved row: pending, or skipped with the reason why."""
     reason = None
     if channel != SENT_CHANNEL:
         reason = NOT_SENT_CHANNEL
@@ -130,25 +123,53 @@ async def _add_row(
         created_at=now,
         updated_at=now,
     )
-    await row.save()
+    return row, reason
+
+
+async def _after_insert(
+    booking: Booking, row: Reminder, reason: str | None, now: datetime
+) -> list[AfterCommit]:
+    """A saved row's consequence: the trigger of a pending one, the `reminder_skipped` event of a
+    skipped one."""
     if reason:
-        payload = {"reminder_id": str(row.id), "kind": kind, "channel": channel, "reason": reason}
-        payload["fire_at"] = to_iso_z(fire_at)
+        payload = {"reminder_id": str(row.id), "kind": row.kind, "channel": row.channel, "reason": reason}
+        payload["fire_at"] = to_iso_z(row.fire_at)
         await events_log.record(booking.id, "reminder_skipped", Actor.system(), payload, now)
-        return row, []
-    return row, [_enqueue_callback(row.id, row.version, fire_at)]
+        return []
+    return [_enqueue_callback(row.id, row.version, row.fire_at)]
+
+
+async def _add_row(
+    booking: Booking,
+    kind: str,
+    channel: str,
+    fire_at: datetime,
+    actor: Actor,
+    now: datetime,
+    recipient: str | None,
+) -> tuple[Reminder, list[AfterCommit]]:
+    """Insert one row (inside the caller's transaction): pending with its trigger, or skipped
+    with a `reminder_skipped` event saying why."""
+    row, reason = _new_row(booking, kind, channel, fire_at, now, recipient)
+    await row.save()
+    return row, await _after_insert(booking, row, reason, now)
 
 
 async def _plan_kinds(booking: Booking, preset: Any, kinds: tuple[str, ...], actor: Actor, now: datetime):
-    """Rows for each of `kinds` the preset enables on WhatsApp. Other channels get no row here:
-    a `genesys` tick in the preset is the pre-meeting dispatch, planned by its own module."""
+    """Rows for each of `kinds` the preset enables on WhatsApp, in one insert. Other channels get
+    no row here: a `genesys` tick in the preset is the pre-meeting dispatch, planned by its own module."""
+    start, phone = booking.scheduled_at, booking.guest_phone
+    planned = [
+        _new_row(booking, kind, SENT_CHANNEL, fire_time(kind, start, now), now, phone)
+        for kind in kinds
+        if SENT_CHANNEL in enabled_channels(preset, kind)  # not enabled: no row, nothing sent or logged
+    ]
+    if not planned:
+        return []
+    await Reminder.insert(*(row for row, _ in planned))
     callbacks: list[AfterCommit] = []
-    for kind in kinds:
-        if SENT_CHANNEL not in enabled_channels(preset, kind):
-            continue  # not enabled: no row, nothing sent, nothing logged
-        at = fire_time(kind, booking.scheduled_at, now)
-        _, more = await _add_row(booking, kind, SENT_CHANNEL, at, actor, now, booking.guest_phone)
-        callbacks += more
+    for row, reason in planned:
+        callbacks += await _after_insert(booking, row, reason, now)
     return callbacks
 
 

@@ -39,15 +39,22 @@ ACTOR_TYPES = ("admin", "agent", "customer", "api", "system")
 
 
 async def record(
-    booking_id: Any, event_type: str, actor: Actor, payload: dict | None = None, now: datetime | None = None
+    booking_id: Any,
+    event_type: str,
+    actor: Actor,
+    payload: dict | None = None,
+    now: datetime | None = None,
+    *,
+    first: bool = False,
 ) -> BookingEvent:
-    """Append one event. Call inside the transaction that made the change it describes."""
+    """Append one event. Call inside the transaction that made the change it describes. `first`:
+    the booking was made in this transaction, so there is no earlier event to come after."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown timeline event type {event_type!r}")
     if actor.type not in ACTOR_TYPES:
         raise ValueError(f"unknown actor type {actor.type!r}")
     at = now or clock.now()
-    last = (
+    last = None if first else (
         await BookingEvent.select(BookingEvent.created_at)
         .where(BookingEvent.booking == booking_id)
         .order_by(BookingEvent.created_at, ascending=False)

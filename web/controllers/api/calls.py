@@ -102,6 +102,7 @@ async def create_call(
         assignment_method=data.assignment_method,
         require_confirmation=data.require_confirmation,
         source="api",
+        agent_checked=agent_id is not None,  # just above, with the API's own error
     )
     try:
         booking = await bookings.create(caller.app_id, new, _actor(caller), now=now)
