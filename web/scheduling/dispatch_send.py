@@ -17,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from dataclasses import dataclass
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,16 +47,58 @@ MAX_EARLY_WAIT_SECONDS = 5.0
 FOLLOW_UP_ATTEMPTS = 5
 
 
+# How long a worker reuses an app's Genesys settings, preset and an agent's email between sends.
+TENANT_CACHE_SECONDS = 5.0
+
+
+class TenantCache:
+    """A worker's short memory of what every send of a burst reads alike (the app's Genesys settings
+    with the secret decrypted, its preset, the agent's email). The dispatch row itself is never
+    cached: it is re-read and claimed atomically on every send. A change to these reaches the worker
+    within `TENANT_CACHE_SECONDS`."""
+
+    def __init__(self, seconds: float = TENANT_CACHE_SECONDS) -> None:
+        self.seconds = seconds
+        self._entries: dict[tuple, tuple[float, asyncio.Future]] = {}
+
+    async def get(self, key: tuple, load: Callable[[], Awaitable[Any]]) -> Any:
+        now = time.monotonic()
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] > now:
+            return await asyncio.shield(hit[1])
+        # The sends of a burst start together: the first one loads, the others await its result.
+        loading = asyncio.ensure_future(load())
+        self._entries[key] = (now + self.seconds, loading)
+        try:
+            value = await asyncio.shield(loading)
+        except BaseException:
+            self._forget(key, loading)
+            raise
+        if value is None:  # what is missing is looked up again next time
+            self._forget(key, loading)
+        return value
+
+    def _forget(self, key: tuple, loading: asyncio.Future) -> None:
+        if self._entries.get(key, (0, None))[1] is loading:
+            del self._entries[key]
+
+
 @dataclass(frozen=True)
 class Deps:
-    """What sending needs from the process: the shared Genesys client and the settings."""
+    """What sending needs from the process: the shared Genesys client, the settings and, in a worker,
+    its tenant cache (without one, every send reads everything afresh)."""
 
     genesys: GenesysClient
     settings: Settings
+    cache: TenantCache | None = field(default=None, compare=False)
 
     @classmethod
     def from_ctx(cls, ctx: dict) -> Deps:
-        return cls(genesys=ctx["genesys"], settings=ctx["settings"])
+        cache = ctx.setdefault("tenant_cache", TenantCache())
+        return cls(genesys=ctx["genesys"], settings=ctx["settings"], cache=cache)
+
+    async def cached(self, key: tuple, load: Callable[[], Awaitable[Any]]) -> Any:
+        return await self.cache.get(key, load) if self.cache is not None else await load()
 
 
 class Outcome:
@@ -161,21 +205,32 @@ class _NotSendable(Exception):
 
 
 async def _message(deps: Deps, booking: Booking, row: Dispatch, now: datetime):
-    tenant = await load_genesys(booking.app, deps.settings.secret_key)
-    if tenant is None or not tenant.provisioned:
+    tenant = await deps.cached(("genesys", booking.app), lambda: _provisioned(booking.app, deps))
+    if tenant is None:
         raise _NotSendable("Genesys is no longer set up for this app")
-    agent = await User.objects().get(User.id == booking.assigned_agent) if booking.assigned_agent else None
-    preset = await presets.get_preset(booking.app)
+    agent = booking.assigned_agent
+    agent_email = await deps.cached(("email", agent), lambda: _email(agent)) if agent else ""
+    preset = await deps.cached(("preset", booking.app), lambda: presets.get_preset(booking.app))
     body = dispatch_body(
         booking=booking,
         message_id=row.message_id,
         sent_at=now,
         agent_genesys_id=row.agent_user_id,
-        agent_email=agent.email if agent else "",
+        agent_email=agent_email or "",
         join_url=f"{deps.settings.public_url.rstrip('/')}/rooms/{booking.host_token}",
         include_notes=preset.dispatch_include_intake_notes,
     )
     return body, tenant
+
+
+async def _provisioned(app_id: int, deps: Deps):
+    tenant = await load_genesys(app_id, deps.settings.secret_key)
+    return tenant if tenant is not None and tenant.provisioned else None
+
+
+async def _email(user_id: Any) -> str | None:
+    rows = await User.select(User.email).where(User.id == user_id).first()
+    return rows["email"] if rows else None
 
 
 async def _after_success(row: Dispatch, booking: Booking, version: int, attempts: int, sent) -> str:
