@@ -18,6 +18,7 @@ import pytest
 
 from simulators.genesys.app import create_app
 from simulators.serve import ServerThread
+from tests.fixtures.genesys_sim import in_process_simulator
 from web.genesys.client import GenesysClient, GenesysCredentials
 from web.genesys.errors import (
     BadRequest,
@@ -122,11 +123,7 @@ class Recorder:
 
 @pytest.fixture
 async def sim_app():
-    app = create_app(strict=True)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SIM) as control:
-        (await control.post("/__sim/reset")).raise_for_status()
-        (await control.post("/__sim/seed", json=FIXTURE)).raise_for_status()
-    return app
+    return await in_process_simulator(FIXTURE)
 
 
 @pytest.fixture

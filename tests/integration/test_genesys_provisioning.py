@@ -5,7 +5,7 @@ import uuid
 import httpx
 import pytest
 
-from simulators.genesys.app import create_app
+from tests.fixtures.genesys_sim import in_process_simulator
 from web.genesys.client import GenesysClient, GenesysCredentials
 from web.genesys.errors import VersionConflict
 from web.genesys.provisioning import (
@@ -55,11 +55,7 @@ class Recorder:
 
 @pytest.fixture
 async def sim_app():
-    app = create_app(strict=True)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SIM) as http:
-        (await http.post("/__sim/reset")).raise_for_status()
-        (await http.post("/__sim/seed", json=FIXTURE)).raise_for_status()
-    return app
+    return await in_process_simulator(FIXTURE)
 
 
 @pytest.fixture
