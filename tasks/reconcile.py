@@ -2,8 +2,9 @@
 Redis restart or flush may have lost, and raises the alarm on what is late.
 
 Dispatch repairs:
-- scheduled rows due within the next hour are enqueued again (saq ignores a key it already has);
-- scheduled rows already overdue (their trigger is gone) are sent right here;
+- scheduled rows due within the next hour get their second's shared trigger again (saq ignores a
+  key it already holds);
+- scheduled rows already overdue (their trigger is gone) are sent right here, in batches;
 - rows stuck in `sending` (their runner died) are sent again with the same messageId, which
   threads into the same conversation: finishing them can never make a second interaction;
 - a row overdue by more than a minute (still scheduled, or stuck in `sending`) raises one
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -62,14 +64,18 @@ async def repair_dispatches(deps: dispatch_send.Deps, now: datetime) -> dict[str
     scheduled = await Dispatch.objects().where(
         (Dispatch.status == DispatchStatus.scheduled) & (Dispatch.next_attempt_at <= now + ENQUEUE_AHEAD)
     )
-    lost = []
+    lost = False
+    upcoming: dict[int, list[Dispatch]] = {}
     for row in scheduled:
         if row.next_attempt_at <= now - OVERDUE_ALARM_AFTER and row.overdue_notified_at is None:
             report["alarms"] += await _raise_overdue_alarm(row, now)
         if row.next_attempt_at <= now - LOST_TRIGGER_AFTER:
-            lost.append(row)
-        elif await dispatch.enqueue_send(row.id, row.version, row.next_attempt_at, row.attempts):
-            report["enqueued"] += 1
+            lost = True
+        else:
+            upcoming.setdefault(math.floor(row.next_attempt_at.timestamp()), []).append(row)
+    for rows in upcoming.values():
+        if await dispatch.enqueue_due(rows[0].next_attempt_at, [(r.id, r.version, r.attempts) for r in rows]):
+            report["enqueued"] += len(rows)
     stuck = await Dispatch.objects().where(
         (Dispatch.status == DispatchStatus.sending) & (Dispatch.updated_at <= now - STUCK_SENDING_AFTER)
     )
@@ -78,17 +84,20 @@ async def repair_dispatches(deps: dispatch_send.Deps, now: datetime) -> dict[str
             report["alarms"] += await _raise_overdue_alarm(row, now)
     limit = asyncio.Semaphore(MAX_PARALLEL_SENDS)
 
-    async def run(row: Dispatch, resume: bool) -> str:
+    async def resume(row: Dispatch) -> str:
         async with limit:
             try:
-                return await dispatch_send.attempt(deps, row.id, row.version, resume=resume)
+                return await dispatch_send.attempt(deps, row.id, row.version, resume=True)
             except Exception:
                 log.exception("reconciling dispatch %s failed", row.id)
                 return "error"
 
-    outcomes = await asyncio.gather(*[run(r, False) for r in lost], *[run(r, True) for r in stuck])
-    report["sent_lost"] = sum(1 for o in outcomes[: len(lost)] if o != dispatch_send.Outcome.STALE)
-    report["resumed"] = sum(1 for o in outcomes[len(lost) :] if o != dispatch_send.Outcome.STALE)
+    async def send_lost() -> int:
+        # Every overdue row (and whatever else is due by now) in batches, as a shared trigger would.
+        return sum((await dispatch_send.send_due(deps)).values()) if lost else 0
+
+    report["sent_lost"], *outcomes = await asyncio.gather(send_lost(), *[resume(r) for r in stuck])
+    report["resumed"] = sum(1 for o in outcomes if o != dispatch_send.Outcome.STALE)
     return report
 
 

@@ -15,7 +15,7 @@ from tasks import dispatch, heartbeat, lifecycle, reconcile, reminders
 from web import live
 from web.db import engine as db
 from web.genesys.client import GenesysClient
-from web.scheduling import jobs
+from web.scheduling import dispatch_send, jobs
 from web.settings import Settings
 from web.whatsapp.client import WhatsAppClient
 
@@ -55,6 +55,7 @@ def build_worker(settings: Settings, queue: Queue, *, web_app=None) -> Worker:
         ctx["web_app"] = web_app
         ctx["genesys"] = web_app.state.genesys if web_app is not None else GenesysClient()
         ctx["whatsapp"] = web_app.state.whatsapp if web_app is not None else WhatsAppClient()
+        ctx.update(dispatch_send.worker_context())
         if web_app is None:  # standalone `punctual worker`: it owns the database connection
             db.use_database(settings.database_url)
             await db.open_database()

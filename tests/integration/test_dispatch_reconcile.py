@@ -46,7 +46,7 @@ async def test_redis_flushed_between_planning_and_due_time_still_delivers_once(
 ):
     booking = await planned_booking(genesys_tenant, clock, minutes_ahead=30)
     row = await dispatch.live_row(booking.id)
-    key = dispatch.send_key(row.id, row.version)
+    key = dispatch.due_key(row.next_attempt_at)
     assert await app.state.queue.job(key) is not None
 
     await flush_instance(app, instance)

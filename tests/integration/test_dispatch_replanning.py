@@ -56,11 +56,13 @@ async def test_a_booking_made_after_its_due_time_is_queued_to_go_at_once(
     booking = await book(genesys_tenant, clock, minutes_ahead=6)
 
     row = await dispatch.live_row(booking.id)
-    job = await app.state.queue.job(dispatch.send_key(row.id, row.version))
+    job = await app.state.queue.job(dispatch.due_key(row.next_attempt_at))
     assert job is not None, "no trigger queued: the dispatch would be skipped"
     assert job.scheduled <= time.time() + 1  # due already: no waiting for a time that has passed
 
-    assert await dispatch_jobs.send_dispatch(job_ctx(dispatch_deps), **job.kwargs) == Outcome.DISPATCHED
+    clock.advance(seconds=max(0.0, (row.next_attempt_at - clock.now()).total_seconds()))
+    sent = await dispatch_jobs.send_due_dispatches(job_ctx(dispatch_deps), **job.kwargs)
+    assert sent == {Outcome.DISPATCHED: 1}
     [conversation] = genesys_sim.conversations(f"booking-{booking.id}")
     assert (await Dispatch.objects().get(Dispatch.id == row.id)).conversation_id == conversation["id"]
     [request] = genesys_sim.inbound_messages()
@@ -212,9 +214,9 @@ async def test_a_cancel_before_delivery_sends_nothing_at_all(
     assert (
         await app.state.queue.job(dispatch.follow_up_key(row.id, "cancelled", booking.scheduled_at)) is None
     )
-    job = await app.state.queue.job(dispatch.send_key(row.id, row.version))
+    job = await app.state.queue.job(dispatch.due_key(row.next_attempt_at))
     clock.advance(seconds=(row.next_attempt_at - clock.now()).total_seconds())
-    assert await dispatch_jobs.send_dispatch(job_ctx(dispatch_deps), **job.kwargs) == Outcome.STALE
+    assert await dispatch_jobs.send_due_dispatches(job_ctx(dispatch_deps), **job.kwargs) == {}
     assert genesys_sim.inbound_messages() == []
     assert (await Dispatch.objects().get(Dispatch.id == row.id)).status == DispatchStatus.cleared
 

@@ -3,8 +3,9 @@
 A dispatch is one open message to Genesys a few minutes before a meeting, routed to the booked
 agent. Each live row (`live_key` = booking id, unique) carries its due time, the planned send time
 (`next_attempt_at`, spread under the tenant's budget, see `dispatch_budget`), a status and a
-version. Rows are written inside the lifecycle transaction by the planner below; the saq job
-(`tasks/dispatch.py`, logic in `dispatch_send.py`) is only a trigger keyed by row id and version.
+version. Rows are written inside the lifecycle transaction by the planner below; saq jobs
+(`tasks/dispatch.py`, logic in `dispatch_send.py`) are only triggers: one shared by the rows planned
+for the same second, or a row's own keyed by row id and version (see `enqueue_due`).
 
 Statuses: scheduled -> sending -> dispatched | failed (| scheduled again for a retry); any live row
 may become `cleared` (live_key NULL) when the booking moves, changes agent or ends.
@@ -12,9 +13,10 @@ may become `cleared` (live_key NULL) when the booking moves, changes agent or en
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -42,6 +44,7 @@ from web.settings import PROJECT_ROOT
 from web.templating import localtime
 
 SEND_JOB = "send_dispatch"
+DUE_JOB = "send_due_dispatches"
 FOLLOW_UP_JOB = "send_dispatch_follow_up"
 JOB_TIMEOUT_SECONDS = 60
 # Jobs are enqueued this early and wait for the exact send time themselves: saq's schedule has
@@ -59,14 +62,20 @@ def booking_link(booking_id: Any) -> str:
 
 
 def send_key(row_id: Any, version: int, attempts: int = 0) -> str:
-    """First attempt: `dispatch:<id>:v<version>`; a retry adds `:a<attempts>` (a new key)."""
+    """A row's own trigger: `dispatch:<id>:v<version>`; a retry adds `:a<attempts>` (a new key)."""
     key = jobs.job_key("dispatch", row_id, version)
     return f"{key}:a{attempts}" if attempts else key
+
+
+def due_key(send_at: datetime) -> str:
+    """The trigger every row planned to go within the same second shares: `dispatch-due:<second>`."""
+    return f"dispatch-due:{math.floor(send_at.timestamp())}"
 
 
 async def enqueue_send(
     row_id: Any, version: int, send_at: datetime | None, attempts: int = 0, suffix: str = ""
 ) -> bool:
+    """The row's own trigger (`send_dispatch`), for when the shared one cannot be relied on."""
     at = send_at - ENQUEUE_LEAD if send_at is not None else None
     return await jobs.enqueue_at(
         SEND_JOB,
@@ -78,9 +87,31 @@ async def enqueue_send(
     )
 
 
+async def enqueue_due(send_at: datetime, rows: list[tuple[Any, int, int]]) -> bool:
+    """Make sure rows (id, version, attempts) planned for the second of `send_at` get sent then.
+
+    One shared trigger per second (`send_due_dispatches`) claims every row due in that second in
+    batches, so a burst costs a few queue jobs, not one per row. When that second's trigger is
+    already running (it may have looked before these rows were committed), each row gets its own
+    trigger instead. True when a trigger was newly queued or is waiting; False when Redis could not
+    take it (the reconciler tries again)."""
+    second = datetime.fromtimestamp(math.floor(send_at.timestamp()), UTC)
+    shared = await jobs.enqueue_shared(
+        DUE_JOB,
+        key=due_key(send_at),
+        at=second - ENQUEUE_LEAD,
+        job_timeout=JOB_TIMEOUT_SECONDS,
+        until=to_iso_z(second + timedelta(seconds=1)),
+    )
+    if shared != "running":
+        return shared == "queued"
+    queued = [await enqueue_send(row_id, version, send_at, attempts) for row_id, version, attempts in rows]
+    return any(queued)
+
+
 def _enqueue_callback(row_id: Any, version: int, send_at: datetime, attempts: int = 0) -> AfterCommit:
     async def callback() -> None:
-        await enqueue_send(row_id, version, send_at, attempts)
+        await enqueue_due(send_at, [(row_id, version, attempts)])
 
     return callback
 

@@ -15,16 +15,18 @@ after `start - 30 s`. Retry state lives in the row, so losing Redis loses nothin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from web import clock
-from web.db.engine import transaction
+from web.db.engine import is_sqlite, transaction
 from web.db.tables import FINAL_STATUSES, Booking, BookingStatus, Dispatch, DispatchStatus, User
 from web.genesys.client import GenesysClient
 from web.genesys.errors import GenesysError
@@ -46,6 +48,14 @@ LAST_ATTEMPT_BEFORE_START = timedelta(seconds=30)
 MAX_EARLY_WAIT_SECONDS = 5.0
 FOLLOW_UP_ATTEMPTS = 5
 
+
+# Sends a worker keeps in flight at once (its saq concurrency is the same), and the fewest free
+# slots worth a claim.
+SEND_CONCURRENCY = 50
+MIN_BATCH = 10
+# A runner stops claiming after this long and leaves the rest to the next trigger or the
+# reconciler, well inside the job's timeout.
+DRAIN_SECONDS = 30.0
 
 # How long a worker reuses an app's Genesys settings, preset and an agent's email between sends.
 TENANT_CACHE_SECONDS = 5.0
@@ -83,22 +93,65 @@ class TenantCache:
             del self._entries[key]
 
 
+class SendSlots:
+    """The sends a worker keeps going, shared by its runners: a runner claims only as many rows as
+    there are free slots. Half as many rows again as requests in flight (`http`) are claimed, so
+    the next request starts the moment one ends instead of waiting for a claim; a claimed row waits
+    in `sending` a fraction of a second at most."""
+
+    def __init__(self, size: int = 0) -> None:
+        in_flight = size or SEND_CONCURRENCY
+        self.size = self.free = in_flight + in_flight // 2
+        self.http = asyncio.Semaphore(in_flight)
+        # The successes of every runner of the worker, written together.
+        self.successes = _SuccessLog()
+        self._freed = asyncio.Event()
+        self._turn = asyncio.Lock()
+
+    async def take(self) -> int:
+        """Every free slot, once enough are free to make a batch worth a claim. Runners wait their
+        turn, so a freed slot wakes one of them, not all."""
+        async with self._turn:
+            while self.free < min(MIN_BATCH, self.size):
+                self._freed.clear()
+                await self._freed.wait()
+            taken, self.free = self.free, 0
+            return taken
+
+    def give(self, count: int = 1) -> None:
+        self.free += count
+        self._freed.set()
+
+
 @dataclass(frozen=True)
 class Deps:
     """What sending needs from the process: the shared Genesys client, the settings and, in a worker,
-    its tenant cache (without one, every send reads everything afresh)."""
+    its tenant cache (without one, every send reads everything afresh) and its send slots (without
+    them, each runner has its own)."""
 
     genesys: GenesysClient
     settings: Settings
     cache: TenantCache | None = field(default=None, compare=False)
+    slots: SendSlots | None = field(default=None, compare=False)
 
     @classmethod
     def from_ctx(cls, ctx: dict) -> Deps:
-        cache = ctx.setdefault("tenant_cache", TenantCache())
-        return cls(genesys=ctx["genesys"], settings=ctx["settings"], cache=cache)
+        """saq hands each job a copy of the worker's context: what the sends of a worker share
+        (`worker_context`) must be put there at startup."""
+        return cls(
+            genesys=ctx["genesys"],
+            settings=ctx["settings"],
+            cache=ctx.get("tenant_cache"),
+            slots=ctx.get("send_slots"),
+        )
 
     async def cached(self, key: tuple, load: Callable[[], Awaitable[Any]]) -> Any:
         return await self.cache.get(key, load) if self.cache is not None else await load()
+
+
+def worker_context() -> dict[str, Any]:
+    """What one worker's sends share, for its saq startup context."""
+    return {"tenant_cache": TenantCache(), "send_slots": SendSlots()}
 
 
 class Outcome:
@@ -162,12 +215,28 @@ async def attempt(deps: Deps, dispatch_id: Any, version: int, *, resume: bool = 
     claimed = await _claim(row, expected, now)
     if claimed is None:
         return Outcome.STALE
-    attempts = row.attempts + 1
+    return await _send_claimed(deps, row, booking, claimed, row.attempts + 1, now)
+
+
+async def _send_claimed(
+    deps: Deps,
+    row: Dispatch,
+    booking: Booking,
+    claimed: int,
+    attempts: int,
+    now: datetime,
+    successes: _SuccessLog | None = None,
+    in_flight: asyncio.Semaphore | None = None,
+) -> str:
+    """Send a row this runner has claimed (now at version `claimed`) and record the outcome
+    (a success through `successes` when given: one transaction for the sends of a batch; the
+    request itself inside `in_flight` when given)."""
     try:
         body, tenant = await _message(deps, booking, row, now)
-        sent = await deps.genesys.send_inbound_open_message(
-            tenant.credentials, tenant.integration_id, body, prefetch_conversation_id=True, attempts=1
-        )
+        async with in_flight or contextlib.nullcontext():
+            sent = await deps.genesys.send_inbound_open_message(
+                tenant.credentials, tenant.integration_id, body, prefetch_conversation_id=True, attempts=1
+            )
     except GenesysError as exc:
         _log_send("rejected", booking, row, attempts, exc.correlation_id, error=exc.plain_words())
         return await _after_error(row, booking, claimed, attempts, exc.plain_words(), exc)
@@ -175,7 +244,119 @@ async def attempt(deps: Deps, dispatch_id: Any, version: int, *, resume: bool = 
         _log_send("not sent", booking, row, attempts, None, error=str(exc))
         return await _after_error(row, booking, claimed, attempts, str(exc), None)
     _log_send("accepted", booking, row, attempts, sent.correlation_id, conversation_id=sent.conversation_id)
-    return await _after_success(row, booking, claimed, attempts, sent)
+    return await _after_success(row, booking, claimed, attempts, sent, successes)
+
+
+# --- sending what is due, in batches ---------------------------------------------------------------
+
+_FINAL = tuple(sorted(FINAL_STATUSES))
+# The due rows are picked in a CTE (evaluated once, so LIMIT holds), then claimed by one UPDATE.
+_CLAIM_DUE = (
+    "WITH due AS (SELECT d.id FROM dispatch d JOIN booking b ON b.id = d.booking "
+    "WHERE d.status = {} AND d.next_attempt_at <= {} AND b.status NOT IN ({}, {}, {}) "
+    "ORDER BY d.next_attempt_at LIMIT {}%s) "
+    "UPDATE dispatch SET status = {}, version = version + 1, attempts = attempts + 1, updated_at = {} "
+    "WHERE id IN (SELECT id FROM due) RETURNING id"
+)
+_CLAIM_DUE_SQLITE = _CLAIM_DUE % ""
+_CLAIM_DUE_POSTGRES = _CLAIM_DUE % " FOR UPDATE OF d SKIP LOCKED"
+
+
+async def _claim_due(now: datetime, limit: int) -> list[tuple[Dispatch, Booking]]:
+    """Claim up to `limit` rows due by `now` in one statement (each moves to `sending` with its
+    version and attempts raised, exactly as a single claim does), earliest first; with their
+    bookings. On PostgreSQL concurrent runners skip each other's rows instead of waiting."""
+    claimed = await Dispatch.raw(
+        _CLAIM_DUE_SQLITE if is_sqlite() else _CLAIM_DUE_POSTGRES,
+        DispatchStatus.scheduled,
+        now,
+        *_FINAL,
+        limit,
+        DispatchStatus.sending,
+        now,
+    )
+    if not claimed:
+        return []
+    rows = await Dispatch.objects().where(Dispatch.id.is_in([r["id"] for r in claimed]))
+    bookings = {
+        b.id: b for b in await Booking.objects().where(Booking.id.is_in(list({r.booking for r in rows})))
+    }
+    rows.sort(key=lambda r: r.next_attempt_at)
+    return [(row, bookings[row.booking]) for row in rows]
+
+
+async def _next_due_in(after: datetime, until: datetime) -> float | None:
+    """Seconds until the earliest row planned for after `after` and before `until`, or None. (A row
+    due by `after` that a claim at `after` did not take is another runner's to send.)"""
+    row = (
+        await Dispatch.select(Dispatch.next_attempt_at)
+        .where(
+            (Dispatch.status == DispatchStatus.scheduled)
+            & (Dispatch.next_attempt_at > after)
+            & (Dispatch.next_attempt_at < until)
+            & Dispatch.booking.status.not_in(list(_FINAL))
+        )
+        .order_by(Dispatch.next_attempt_at)
+        .first()
+    )
+    return None if row is None else (row["next_attempt_at"] - clock.now()).total_seconds()
+
+
+async def send_due(deps: Deps, until: datetime | None = None) -> Counter:
+    """Send every dispatch due now and, with `until`, each one planned before `until` as its time
+    comes; the outcomes counted. Rows are claimed in batches as send slots free up (the worker's
+    runners share them: `SEND_CONCURRENCY` requests in flight), so a burst of due rows costs a few
+    statements per batch instead of a queue job each. Each row is sent, retried or failed exactly
+    as `attempt` would."""
+    tally: Counter = Counter()
+    running: set[asyncio.Task] = set()
+    slots = deps.slots or SendSlots()
+    started = time.monotonic()
+    # Real time bounds the wait for rows still to come: a test's clock does not move while we sleep.
+    ends = started + DRAIN_SECONDS
+    if until is not None:
+        ends = min(ends, started + max(0.0, (until - clock.now()).total_seconds()) + 1.0)
+
+    def done(task: asyncio.Task) -> None:
+        running.discard(task)
+        slots.give(1)
+        if task.cancelled() or task.exception() is not None:
+            if not task.cancelled():
+                log.error("dispatch send failed", exc_info=task.exception())
+            tally["error"] += 1
+        else:
+            tally[task.result()] += 1
+
+    try:
+        while time.monotonic() < started + DRAIN_SECONDS:
+            taken = await slots.take()
+            now = clock.now()
+            try:
+                batch = await _claim_due(now, taken)
+            except BaseException:
+                slots.give(taken)
+                raise
+            slots.give(taken - len(batch))
+            for row, booking in batch:
+                sending = _send_claimed(
+                    deps, row, booking, row.version, row.attempts, now, slots.successes, slots.http
+                )
+                task = asyncio.create_task(sending)
+                running.add(task)
+                task.add_done_callback(done)
+            if len(batch) == taken:
+                continue  # there may be more due
+            wait = await _next_due_in(now, until) if until is not None else None
+            if wait is None or time.monotonic() + max(wait, 0.0) > ends:
+                break
+            if running:
+                await asyncio.wait(running, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+            else:
+                await asyncio.sleep(wait)
+    finally:
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+    return tally
 
 
 def _log_send(
@@ -233,34 +414,18 @@ async def _email(user_id: Any) -> str | None:
     return rows["email"] if rows else None
 
 
-async def _after_success(row: Dispatch, booking: Booking, version: int, attempts: int, sent) -> str:
+async def _after_success(
+    row: Dispatch, booking: Booking, version: int, attempts: int, sent, successes: _SuccessLog | None = None
+) -> str:
     now = clock.now()
     # A manual retry starts from attempts 0 with the old error kept: its success removes a banner.
-    was_failed_before = bool(row.last_error) and row.attempts == 0
-    async with transaction():
-        updated = (
-            await Dispatch.update(
-                {
-                    Dispatch.status: DispatchStatus.dispatched,
-                    Dispatch.version: version + 1,
-                    Dispatch.conversation_id: sent.conversation_id,
-                    Dispatch.correlation_id: sent.correlation_id or "",
-                    Dispatch.dispatched_at: now,
-                    Dispatch.last_error: "",
-                    Dispatch.updated_at: now,
-                }
-            )
-            .where(_still_ours(row.id, version))
-            .returning(Dispatch.id)
-        )
-        if updated:
-            payload = {
-                "dispatch_id": str(row.id),
-                "conversation_id": sent.conversation_id,
-                "message_id": row.message_id,
-                "attempts": attempts,
-            }
-            await events_log.record(booking.id, "pre_meeting_dispatched", Actor.system(), payload, now)
+    was_failed_before = bool(row.last_error) and attempts == 1
+    success = _Success(row, booking, version, attempts, sent)
+    if successes is not None:
+        updated = await successes.record(success)
+    else:
+        async with transaction():
+            updated = bool(await _write_successes([success], now))
     if not updated:
         # The row was cleared while we were sending (the meeting was cancelled or moved): the
         # message is out, so its conversation still deserves the follow-up.
@@ -269,6 +434,91 @@ async def _after_success(row: Dispatch, booking: Booking, version: int, attempts
     if was_failed_before and booking.assigned_agent is not None:
         await dispatch.publish_state(booking.id, booking.assigned_agent)  # the banner goes away
     return Outcome.DISPATCHED
+
+
+# Every success of a group in one statement: only rows still claimed by their sender (status
+# `sending` at the claimed version) move to `dispatched`.
+_MARK_DISPATCHED = (
+    "WITH sent(id, version, conversation_id, correlation_id) AS (VALUES <values>) "
+    "UPDATE dispatch SET status = {}, version = sent.version + 1, conversation_id = sent.conversation_id, "
+    "correlation_id = sent.correlation_id, dispatched_at = {}, last_error = '', updated_at = {} "
+    "FROM sent WHERE dispatch.id = sent.id AND dispatch.version = sent.version AND dispatch.status = {} "
+    "RETURNING dispatch.id"
+)
+
+
+@dataclass(frozen=True)
+class _Success:
+    row: Dispatch
+    booking: Booking
+    version: int  # the claimed version
+    attempts: int
+    sent: Any  # the client's SentMessage
+
+
+async def _write_successes(successes: list[_Success], now: datetime) -> set:
+    """Mark rows dispatched (only those still claimed by their sender) with one event each; the ids
+    (as strings) of the rows written. Inside the caller's transaction."""
+    row_sql = "({}, {}, {}, {})" if is_sqlite() else "({}::uuid, {}::integer, {}::text, {}::text)"
+    values = ", ".join([row_sql] * len(successes))
+    params = [
+        param
+        for s in successes
+        for param in (s.row.id, s.version, s.sent.conversation_id, s.sent.correlation_id or "")
+    ]
+    updated = await Dispatch.raw(
+        _MARK_DISPATCHED.replace("<values>", values),
+        *params,
+        DispatchStatus.dispatched,
+        now,
+        now,
+        DispatchStatus.sending,
+    )
+    written = {str(r["id"]) for r in updated}
+    events = [
+        (
+            s.booking.id,
+            "pre_meeting_dispatched",
+            Actor.system(),
+            {
+                "dispatch_id": str(s.row.id),
+                "conversation_id": s.sent.conversation_id,
+                "message_id": s.row.message_id,
+                "attempts": s.attempts,
+            },
+        )
+        for s in successes
+        if str(s.row.id) in written
+    ]
+    await events_log.record_many(events, now)
+    return written
+
+
+class _SuccessLog:
+    """Group commit for the sends of a worker: a send that succeeds queues its outcome, and
+    whichever send takes the writer's turn first writes every queued outcome in one transaction,
+    while the next group gathers. Each send still learns whether its own row was written."""
+
+    def __init__(self) -> None:
+        self._queued: list[tuple[_Success, asyncio.Future]] = []
+        self._turn = asyncio.Lock()
+
+    async def record(self, success: _Success) -> bool:
+        done = asyncio.get_running_loop().create_future()
+        self._queued.append((success, done))
+        async with self._turn:
+            if not done.done():
+                group, self._queued = self._queued, []
+                try:
+                    async with transaction():
+                        written = await _write_successes([s for s, _ in group], clock.now())
+                except Exception as exc:
+                    for _, waiting in group:
+                        waiting.set_exception(exc)
+                else:
+                    for s, waiting in group:
+                        waiting.set_result(str(s.row.id) in written)
+        return await done
 
 
 async def _after_error(
@@ -295,7 +545,7 @@ async def _after_error(
             if not updated:
                 return Outcome.STALE
             log.info("dispatch %s attempt %d failed (%s); retry at %s", row.id, attempts, words, next_at)
-            await dispatch.enqueue_send(row.id, version + 1, next_at, attempts)
+            await dispatch.enqueue_due(next_at, [(row.id, version + 1, attempts)])
             return Outcome.RETRY
         words = f"{words} (no time left to retry before the meeting)"
     return await fail(row, booking, version, attempts, words, now)

@@ -9,6 +9,8 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+from piccolo.query.functions.aggregate import Max
+
 from web import clock
 from web.db.tables import BookingEvent
 from web.scheduling.hooks import Actor
@@ -73,6 +75,41 @@ async def record(
     )
     await event.save()
     return event
+
+
+async def record_many(entries: list[tuple[Any, str, Actor, dict]], now: datetime) -> None:
+    """Append one event to each of several bookings (booking id, type, actor, payload) with two
+    statements, each event after its booking's last one as `record` does. Inside the caller's
+    transaction."""
+    if not entries:
+        return
+    for _, event_type, actor, _ in entries:
+        if event_type not in EVENT_TYPES or actor.type not in ACTOR_TYPES:
+            raise ValueError(f"unknown timeline event type or actor: {event_type!r}, {actor.type!r}")
+    last = {
+        # SQLite hands an aggregate of a timestamp back as its stored text.
+        str(row["booking"]): parse_utc(row["last"]) if isinstance(row["last"], str) else row["last"]
+        for row in await BookingEvent.select(BookingEvent.booking, Max(BookingEvent.created_at, alias="last"))
+        .where(BookingEvent.booking.is_in(list({booking for booking, *_ in entries})))
+        .group_by(BookingEvent.booking)
+    }
+    rows = []
+    for booking_id, event_type, actor, payload in entries:
+        at, before = now, last.get(str(booking_id))
+        if before is not None and before >= at:
+            at = before + timedelta(microseconds=1)
+        last[str(booking_id)] = at
+        rows.append(
+            BookingEvent(
+                booking=booking_id,
+                event_type=event_type,
+                actor_type=actor.type,
+                actor_id=actor.id,
+                payload=payload,
+                created_at=at,
+            )
+        )
+    await BookingEvent.insert(*rows)
 
 
 async def events_of(booking_id: Any) -> list[BookingEvent]:
