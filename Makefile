@@ -37,15 +37,18 @@ format: install
 test-sqlite: install chromium
 	$(BIN)/python -m pytest
 
-# The same suite on PostgreSQL when one answers on 127.0.0.1:5432 (database `test`).
+# The same suite on PostgreSQL when one answers on 127.0.0.1:5432 (database `test`), with Redis
+# database 10 so that it can run beside the SQLite pass (database 9).
 test-postgres: install
 	@if $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 5432), 1).close()" 2>/dev/null; then \
-		TEST_DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -m "not e2e"; \
+		TEST_DATABASE_URL=$(PG_URL) TEST_REDIS_URL=redis://127.0.0.1:6379/10 $(BIN)/python -m pytest -m "not e2e"; \
 	else \
 		echo "PostgreSQL is not reachable on 127.0.0.1:5432: skipping the PostgreSQL pass."; \
 	fi
 
-test: lint test-sqlite test-postgres
+# The two passes share no database, so they run side by side (each one's output in one piece).
+test: lint install chromium
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 bench: install
 	$(BIN)/python -m bench
