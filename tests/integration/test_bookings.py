@@ -345,7 +345,12 @@ async def test_reassign_moves_the_booking_to_a_free_agent(tenant, clock):
     assert moved.assigned_agent == tenant.other_agent.id
     event = (await bookings.timeline(booking.id))[-1]
     assert event.event_type == "assigned"
-    assert event.payload == {"from": tenant.agent.id, "to": tenant.other_agent.id, "reason": "holiday"}
+    assert event.payload == {
+        "from": tenant.agent.id,
+        "to": tenant.other_agent.id,
+        "to_name": "Ben Agent",
+        "reason": "holiday",
+    }
     # Back to the first agent while they are busy with another booking: refused.
     await make(tenant, clock, hour=10, agent=tenant.agent)
     with pytest.raises(SlotUnavailable):

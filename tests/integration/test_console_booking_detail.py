@@ -217,4 +217,4 @@ async def test_detail_shows_the_guest_and_what_the_timeline_recorded(client, ten
     assert f"/rooms/{booking.guest_token}" in page.text and f"/rooms/{booking.host_token}" in page.text
     timeline = text_of(page.text.split('class="timeline"')[1].split("</ol>")[0])
     assert "The agent booked the meeting" in timeline
-    assert "An admin assigned the meeting to another agent." in timeline
+    assert "An admin assigned the meeting to Ben Agent." in timeline

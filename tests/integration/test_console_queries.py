@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from tests.fixtures.console import login_as, text_of
-from tests.fixtures.scheduling import at_local, next_workday, tenant  # noqa: F401
+from tests.fixtures.scheduling import at_local, new_user, next_workday, tenant  # noqa: F401
 from web.db.engine import current_engine
 from web.db.tables import Booking, BookingEvent, Dispatch, Membership, Notification, Preset, User
 
@@ -137,8 +137,6 @@ async def test_booking_detail_queries_do_not_grow_with_the_timeline(client, tena
 
 
 async def test_master_view_members_and_notifications_stay_bounded(client, tenant, clock):
-    from web.auth import create_user
-
     monday = next_workday(clock.now(), days_ahead=7)
     await add_week_of_bookings(tenant, monday, 10)
     await login_as(client, tenant.admin, tenant.admin_password)
@@ -148,7 +146,7 @@ async def test_master_view_members_and_notifications_stay_bounded(client, tenant
 
     await add_week_of_bookings(tenant, monday, 150, start_index=10)
     for i in range(30):
-        user = await create_user(f"agent{i}-{uuid.uuid4().hex[:4]}@example.com", "agent password 1")
+        user = await new_user(f"agent{i}-{uuid.uuid4().hex[:4]}@example.com", "agent password 1")
         await Membership(app=tenant.app_id, user=user.id, role="agent", timezone=tenant.timezone).save()
     await Notification.insert(
         *[

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from tests.fixtures.genesys_sim import genesys_sim, genesys_tenant, tenant  # noqa: F401
-from web.auth import create_user
+from tests.fixtures.scheduling import new_user
 from web.db.tables import Dispatch, GenesysSettings, Membership, Role
 from web.scheduling import bookings, presets
 from web.scheduling.dispatch_budget import pick_send_time
@@ -65,7 +65,7 @@ async def test_planning_spreads_a_crowded_minute_under_the_tenant_budget(genesys
     )
     start = clock.now().replace(second=0, microsecond=0) + timedelta(hours=2)
     for n in range(25):
-        agent = await create_user(f"agent{n}-{uuid.uuid4().hex[:6]}@example.com", "agent password 1")
+        agent = await new_user(f"agent{n}-{uuid.uuid4().hex[:6]}@example.com", "agent password 1")
         await Membership(
             app=genesys_tenant.app_id, user=agent.id, role=Role.agent, genesys_user_id=f"genesys-agent-{n}"
         ).save()

@@ -13,9 +13,9 @@ from datetime import timedelta
 
 from simulators.genesys.fixture import ANA_ID, BEN_ID, CLEO_ID
 from tests.fixtures.genesys_sim import GenesysSim
+from tests.fixtures.scheduling import new_user
 from tests.fixtures.whatsapp_sim import WhatsAppSim
 from web import clock
-from web.auth import create_user
 from web.db.tables import (
     Booking,
     BookingEvent,
@@ -55,7 +55,7 @@ async def add_agents(tenant, count: int) -> list[int]:
     genesys_ids = [ANA_ID, BEN_ID, CLEO_ID]
     ids = []
     for index in range(count):
-        user = await create_user(f"agent{index}-{uuid.uuid4().hex[:6]}@example.com", "agent password 1")
+        user = await new_user(f"agent{index}-{uuid.uuid4().hex[:6]}@example.com", "agent password 1")
         await Membership(
             app=tenant.app_id,
             user=user.id,
