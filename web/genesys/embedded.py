@@ -204,4 +204,3 @@ async def session_user(request: Request, app_public_id: str) -> User | None:
     if session.get(SESSION_APP_KEY) != app_public_id or session.get(SESSION_USER_KEY) is None:
         return None
     return await User.objects().get(User.id == session[SESSION_USER_KEY])
-

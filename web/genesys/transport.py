@@ -92,10 +92,14 @@ class GenesysTransport:
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self._owns_http = http is None
-        self._pools = [http] if http is not None else [
-            httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=POOL_LIMITS, verify=_tls())
-            for _ in range(POOL_COUNT)
-        ]
+        self._pools = (
+            [http]
+            if http is not None
+            else [
+                httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=POOL_LIMITS, verify=_tls())
+                for _ in range(POOL_COUNT)
+            ]
+        )
         self._turns = itertools.cycle(self._pools)
         self._sleep = sleep
         self._clock = clock

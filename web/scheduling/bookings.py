@@ -366,8 +366,10 @@ async def create(app_id: int, data: NewBooking, actor: Actor, *, now: datetime) 
         _check_minutes(before, 0, MAX_BUFFER, "buffer_before_minutes", "The buffer before", errors)
         _check_minutes(after, 0, MAX_BUFFER, "buffer_after_minutes", "The buffer after", errors)
         wants_agent = data.assigned_agent_id is not None and data.assignment_method != "pool"
-        if wants_agent and not data.agent_checked and not await directory.is_agent_of(
-            app_id, data.assigned_agent_id
+        if (
+            wants_agent
+            and not data.agent_checked
+            and not await directory.is_agent_of(app_id, data.assigned_agent_id)
         ):
             errors["assigned_agent_id"] = "Choose an agent of this app."
         _raise_if(errors)
@@ -492,7 +494,8 @@ async def reassign(
         _require_not_started(booking, "reassigned")
         _forbid(actor, "customer", doing="reassigned")
         _require_own_booking(booking, actor)
-        if not await directory.is_agent_of(booking.app, agent_user_id):
+        label = await directory.agent_label(booking.app, agent_user_id)
+        if label is None:
             raise InvalidBooking(
                 "Choose an agent of this app.", {"assigned_agent_id": "Choose an agent of this app."}
             )
@@ -514,7 +517,11 @@ async def reassign(
             raise SlotUnavailable(f"That agent is not available at that time: {problem}.")
         booking.assigned_agent = agent_user_id
         await events_log.record(
-            booking.id, "assigned", actor, {"from": previous, "to": agent_user_id, "reason": reason}, now
+            booking.id,
+            "assigned",
+            actor,
+            {"from": previous, "to": agent_user_id, "to_name": label, "reason": reason},
+            now,
         )
         callbacks = await _commit_change(
             booking, "reassigned", actor, now, {"assigned_agent": previous}, preset

@@ -71,3 +71,15 @@ async def is_agent_of(app_id: int, user_id: int) -> bool:
     return await Membership.exists().where(
         (Membership.app == app_id) & (Membership.user == user_id) & (Membership.role == Role.agent)
     )
+
+
+async def agent_label(app_id: int, user_id: int) -> str | None:
+    """The agent's name (or email when unnamed) if they are an agent of the app, else None."""
+    if not 0 < user_id <= MAX_ROW_ID:
+        return None
+    row = (
+        await Membership.select(Membership.user.name, Membership.user.email)
+        .where((Membership.app == app_id) & (Membership.user == user_id) & (Membership.role == Role.agent))
+        .first()
+    )
+    return None if row is None else (row["user.name"] or row["user.email"])

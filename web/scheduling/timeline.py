@@ -56,11 +56,15 @@ async def record(
     if actor.type not in ACTOR_TYPES:
         raise ValueError(f"unknown actor type {actor.type!r}")
     at = now or clock.now()
-    last = None if first else (
-        await BookingEvent.select(BookingEvent.created_at)
-        .where(BookingEvent.booking == booking_id)
-        .order_by(BookingEvent.created_at, ascending=False)
-        .first()
+    last = (
+        None
+        if first
+        else (
+            await BookingEvent.select(BookingEvent.created_at)
+            .where(BookingEvent.booking == booking_id)
+            .order_by(BookingEvent.created_at, ascending=False)
+            .first()
+        )
     )
     # Strictly increasing per booking, so the order of events made at one instant is kept.
     if last and last["created_at"] >= at:
@@ -164,7 +168,8 @@ def describe(event: BookingEvent, tz: str = "UTC") -> str:
     if kind == "assigned":
         if p.get("claimed"):
             return f"{who} claimed the meeting from the pool."
-        return f"{who} assigned the meeting to another agent.{reason}"
+        to = p.get("to_name") or "another agent"
+        return f"{who} assigned the meeting to {to}.{reason}"
     if kind == "rescheduled":
         return f"{who} moved the meeting from {_when(p.get('from'), tz)} to {_when(p.get('to'), tz)}.{reason}"
     if kind == "cancelled":
