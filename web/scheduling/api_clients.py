@@ -124,23 +124,22 @@ async def issue_token(client_id: str, client_secret: str, *, now: datetime) -> I
     return IssuedToken(token, TOKEN_TTL_SECONDS, tuple(_scopes(client.scopes)))
 
 
+# Every API request runs this: plain SQL, since building the two-level join costs Piccolo ~1.5 ms.
+_AUTHENTICATE = """
+SELECT c.id AS client_pk, c.client_id, c.scopes, c.rate_limit_per_minute AS rate_limit,
+       c.revoked_at, a.id AS app_id, a.public_id AS app_public_id
+FROM api_token t JOIN api_client c ON c.id = t.client JOIN video_app a ON a.id = c.app
+WHERE t.token_hash = {} AND t.expires_at > {}
+LIMIT 1
+"""
+
+
 async def authenticate(token: str, *, now: datetime) -> ApiCaller | None:
     """The caller behind a bearer token, or None (unknown, expired or revoked). One query."""
     if not token or len(token) > 200:
         return None
-    row = (
-        await ApiToken.select(
-            ApiToken.client.id.as_alias("client_pk"),
-            ApiToken.client.client_id.as_alias("client_id"),
-            ApiToken.client.scopes.as_alias("scopes"),
-            ApiToken.client.rate_limit_per_minute.as_alias("rate_limit"),
-            ApiToken.client.revoked_at.as_alias("revoked_at"),
-            ApiToken.client.app.id.as_alias("app_id"),
-            ApiToken.client.app.public_id.as_alias("app_public_id"),
-        )
-        .where((ApiToken.token_hash == token_digest(token)) & (ApiToken.expires_at > now))
-        .first()
-    )
+    rows = await ApiToken.raw(_AUTHENTICATE, token_digest(token), now)
+    row = rows[0] if rows else None
     if row is None or row["revoked_at"] is not None:
         return None
     return ApiCaller(
