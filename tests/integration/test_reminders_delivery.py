@@ -312,6 +312,24 @@ async def test_the_reconciler_re_enqueues_lost_triggers_and_resends_stuck_rows(
     assert await sending.attempt(reminder_deps, planned.id, resumed.version) == sending.Outcome.SENT
 
 
+async def test_a_reminder_further_than_an_hour_away_gets_its_trigger_from_the_reconciler(
+    app, whatsapp_tenant, clock
+):
+    await presets.save_preset(
+        whatsapp_tenant.app_id, {"reminders": {"reminder_1h": ["whatsapp"]}}, ADMIN, clock.now()
+    )
+    booking = await book(whatsapp_tenant, clock, hours_ahead=3)
+    planned = (await reminders.reminders_of(booking.id))[0]
+    key = reminders.send_key(planned.id, planned.version)
+    assert await app.state.queue.job(key) is None  # due in two hours: no trigger in Redis yet
+
+    clock.advance(minutes=59)
+    assert (await reminders.repair_reminders(clock.now()))["enqueued"] == 0
+    clock.advance(minutes=2)
+    assert (await reminders.repair_reminders(clock.now()))["enqueued"] == 1
+    assert await app.state.queue.job(key) is not None
+
+
 async def test_the_reconciler_runs_the_reminder_repair(app, whatsapp_tenant, clock, settings):
     from tasks import reconcile
 

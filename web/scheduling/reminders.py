@@ -129,12 +129,14 @@ def _new_row(
 async def _after_insert(
     booking: Booking, row: Reminder, reason: str | None, now: datetime
 ) -> list[AfterCommit]:
-    """A saved row's consequence: the trigger of a pending one, the `reminder_skipped` event of a
-    skipped one."""
+    """A saved row's consequence: the trigger of a pending one due within the hour (the reconciler
+    lays the others' an hour ahead), the `reminder_skipped` event of a skipped one."""
     if reason:
         payload = {"reminder_id": str(row.id), "kind": row.kind, "channel": row.channel, "reason": reason}
         payload["fire_at"] = to_iso_z(row.fire_at)
         await events_log.record(booking.id, "reminder_skipped", Actor.system(), payload, now)
+        return []
+    if row.fire_at > now + ENQUEUE_AHEAD:
         return []
     return [_enqueue_callback(row.id, row.version, row.fire_at)]
 
