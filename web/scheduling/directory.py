@@ -68,9 +68,14 @@ async def agents_of(app_id: int) -> list[dict]:
 async def is_agent_of(app_id: int, user_id: int) -> bool:
     if not 0 < user_id <= MAX_ROW_ID:  # names nobody (and must not reach the driver)
         return False
-    return await Membership.exists().where(
-        (Membership.app == app_id) & (Membership.user == user_id) & (Membership.role == Role.agent)
+    # Checked on every booking the API creates: plain SQL costs a third of the query builder's time.
+    rows = await Membership.raw(
+        'SELECT 1 FROM membership WHERE app = {} AND "user" = {} AND role = {} LIMIT 1',
+        app_id,
+        user_id,
+        Role.agent.value,
     )
+    return bool(rows)
 
 
 async def agent_label(app_id: int, user_id: int) -> str | None:

@@ -138,14 +138,18 @@ def _budget(settings_row: GenesysSettings) -> int:
     return settings_row.dispatch_budget_per_minute or DEFAULT_BUDGET_PER_MINUTE
 
 
+# Run for every planned row, so plain SQL: Piccolo's join through `Dispatch.booking.app` costs more
+# than the query itself.
+_TAKEN_SEND_TIMES = """
+SELECT d.next_attempt_at FROM dispatch d JOIN booking b ON b.id = d.booking
+WHERE b.app = {} AND d.status IN ({}, {}, {}) AND d.next_attempt_at >= {} AND d.next_attempt_at <= {}
+"""
+
+
 async def _taken_send_times(app_id: int, due_at: datetime, now: datetime) -> list[datetime]:
     low = max(now, due_at - SEARCH_WINDOW) - timedelta(minutes=1)
-    rows = await Dispatch.select(Dispatch.next_attempt_at).where(
-        (Dispatch.booking.app == app_id)
-        & Dispatch.status.is_in(list(LIVE_STATUSES))
-        & (Dispatch.next_attempt_at >= low)
-        & (Dispatch.next_attempt_at <= due_at + SEARCH_WINDOW)
-    )
+    statuses = [s.value for s in LIVE_STATUSES]
+    rows = await Dispatch.raw(_TAKEN_SEND_TIMES, app_id, *statuses, low, due_at + SEARCH_WINDOW)
     return [r["next_attempt_at"] for r in rows if r["next_attempt_at"] is not None]
 
 
