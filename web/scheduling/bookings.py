@@ -198,9 +198,14 @@ async def _lock_agent_slot(agent_id: int, start: datetime) -> None:
     """PostgreSQL: serialize writers for this agent (any overlapping time) and this start minute."""
     if is_sqlite():
         return
-    await Booking.raw("SELECT pg_advisory_xact_lock({})", _AGENT_LOCK_BASE + agent_id)
     minute = int(start.timestamp() // 60)
-    await Booking.raw("SELECT pg_advisory_xact_lock({}, {})", agent_id, minute % 2**31)
+    # One round trip; the agent's lock is taken first, as everywhere.
+    await Booking.raw(
+        "SELECT pg_advisory_xact_lock({}), pg_advisory_xact_lock({}, {})",
+        _AGENT_LOCK_BASE + agent_id,
+        agent_id,
+        minute % 2**31,
+    )
 
 
 async def _load_for_update(booking_id: Any) -> Booking:
@@ -347,7 +352,7 @@ async def create(app_id: int, data: NewBooking, actor: Actor, *, now: datetime) 
 
     callbacks: list[hooks.AfterCommit] = []
     async with transaction():
-        app = await VideoApp.objects().get(VideoApp.id == app_id)
+        app = await VideoApp.select(VideoApp.timezone).where(VideoApp.id == app_id).first()
         if app is None:
             raise BookingNotFound("No such video app.")
         preset = await presets.get_preset(app_id)
@@ -390,7 +395,7 @@ async def create(app_id: int, data: NewBooking, actor: Actor, *, now: datetime) 
             duration_minutes=duration,
             buffer_before_minutes=before,
             buffer_after_minutes=after,
-            app_timezone=data.app_timezone or app.timezone,
+            app_timezone=data.app_timezone or app["timezone"],
             status=BookingStatus.pending_confirmation if needs_confirmation else BookingStatus.scheduled,
             host_token=secrets.token_urlsafe(24),
             guest_token=secrets.token_urlsafe(24),
