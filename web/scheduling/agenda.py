@@ -1,5 +1,5 @@
 """An agent's week: their bookings as cards grouped by local day, in a bounded number of queries
-(one for the bookings, one for their dispatch rows, more only for bookings without one)."""
+(one for the bookings with their dispatch rows, more only for bookings without one)."""
 
 from __future__ import annotations
 
@@ -13,17 +13,16 @@ from web.scheduling.timeutil import week_bounds, zone
 
 _FINAL = frozenset(s.value for s in FINAL_STATUSES)
 
-# Only what a card shows.
-CARD_COLUMNS = (
-    Booking.id,
-    Booking.guest_name,
-    Booking.scheduled_at,
-    Booking.duration_minutes,
-    Booking.status,
-    Booking.host_token,
-    Booking.app_timezone,
-    Booking.assignment_method,
-)
+# A week of cards in one statement: the bookings with their live dispatch row (at most one, as
+# `live_key` is unique), in plain SQL since Piccolo selects do not join from a booking to its rows.
+_WEEK = """
+SELECT b.id, b.guest_name, b.scheduled_at, b.duration_minutes, b.status, b.host_token, b.app_timezone,
+       d.live_key, d.status AS dispatch_status, d.due_at, d.next_attempt_at, d.dispatched_at,
+       d.failed_at, d.attempts, d.last_error
+FROM booking b LEFT JOIN dispatch d ON d.booking = b.id AND d.live_key IS NOT NULL
+WHERE b.app = {} AND b.assigned_agent = {} AND b.scheduled_at >= {} AND b.scheduled_at < {}
+ORDER BY b.scheduled_at
+"""
 
 
 @dataclass(slots=True)
@@ -65,21 +64,15 @@ async def week_agenda(
 ) -> list[dict[str, Any]]:
     """The user's bookings in the app starting in [start, end), earliest first; each a dict of
     the card's columns plus `dispatch` (the dispatch state, or None)."""
-    rows = (
-        await Booking.select(*CARD_COLUMNS)
-        .where(
-            (Booking.app == app_id)
-            & (Booking.assigned_agent == user_id)
-            & (Booking.scheduled_at >= week_start_utc)
-            & (Booking.scheduled_at < week_end_utc)
-        )
-        .order_by(Booking.scheduled_at)
-    )
-    # The rows already say what the dispatch states need: no second read of the bookings.
+    rows = await Booking.raw(_WEEK, app_id, user_id, week_start_utc, week_end_utc)
+    if not rows:
+        return []
+    live = [{**row, "status": row["dispatch_status"]} for row in rows if row["live_key"] is not None]
+    # The rows already say what the dispatch states need: no second read of bookings or dispatches.
     mine = [{"id": r["id"], "app": app_id, "assigned_agent": user_id, "status": r["status"]} for r in rows]
-    states = await dispatch_states([r["id"] for r in rows], mine) if rows else {}
+    states = await dispatch_states([r["id"] for r in rows], mine, live)
     for row in rows:
-        row["dispatch"] = states.get(row["id"]) or states.get(str(row["id"]))
+        row["dispatch"] = states.get(str(row["id"]))
     return rows
 
 

@@ -429,26 +429,35 @@ def _state_of_row(booking_id: str, row: dict) -> DispatchState:
     return DispatchState(booking_id, "planned", "Genesys pre-meeting message planned", **common)
 
 
+# The live row's columns a dispatch state is made of (a caller joining them in names them so).
+STATE_COLUMNS = (
+    "live_key",
+    "status",
+    "due_at",
+    "next_attempt_at",
+    "dispatched_at",
+    "failed_at",
+    "attempts",
+    "last_error",
+)
+
+
 async def dispatch_states(
-    booking_ids: list[Any], bookings: list[dict[str, Any]] | None = None
+    booking_ids: list[Any],
+    bookings: list[dict[str, Any]] | None = None,
+    live_rows: list[dict[str, Any]] | None = None,
 ) -> dict[str, DispatchState]:
     """The dispatch state of each booking, keyed by the booking id as a string (a handful of
     queries whatever the number of bookings). `bookings`, when the caller already holds them, are
-    the rows (id, app, assigned_agent, status) of those ids and save reading them again."""
+    the rows (id, app, assigned_agent, status) of those ids and save reading them again;
+    `live_rows`, the live dispatch rows of those bookings (`STATE_COLUMNS`), save reading those."""
     keys = [str(b) for b in booking_ids]
     if not keys:
         return {}
-    rows = await Dispatch.select(
-        Dispatch.live_key,
-        Dispatch.status,
-        Dispatch.due_at,
-        Dispatch.next_attempt_at,
-        Dispatch.dispatched_at,
-        Dispatch.failed_at,
-        Dispatch.attempts,
-        Dispatch.last_error,
-    ).where(Dispatch.live_key.is_in(keys))
-    states = {r["live_key"]: _state_of_row(r["live_key"], r) for r in rows}
+    if live_rows is None:
+        columns = [getattr(Dispatch, name) for name in STATE_COLUMNS]
+        live_rows = await Dispatch.select(*columns).where(Dispatch.live_key.is_in(keys))
+    states = {r["live_key"]: _state_of_row(r["live_key"], r) for r in live_rows}
     if len(states) == len(keys):  # every booking has its row: nothing else to explain
         return states
     if bookings is None:
