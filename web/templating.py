@@ -7,11 +7,14 @@ from zoneinfo import ZoneInfo
 
 from litestar.plugins.jinja import JinjaTemplateEngine
 
+from web.scheduling.timeutil import hh_mm
+
 
 def localtime(value: datetime | None, tz: str | None = None, fmt: str = "%a %d %b %Y, %H:%M") -> str:
     if value is None:
         return ""
-    return value.astimezone(ZoneInfo(tz or "UTC")).strftime(fmt)
+    local = value.astimezone(ZoneInfo(tz or "UTC"))
+    return hh_mm(local) if fmt == "%H:%M" else local.strftime(fmt)
 
 
 def configure(engine: JinjaTemplateEngine) -> None:

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from web.scheduling.timeutil import (
     day_bounds,
+    hh_mm,
     local_time_label,
     local_to_utc,
     parse_utc,
@@ -204,3 +205,8 @@ def test_local_to_utc_is_the_first_instant_the_clock_shows_the_time(day, wall_ti
     assert instant.astimezone(tz).replace(tzinfo=None) >= wanted
     # ...and just before it, the clock still showed an earlier time.
     assert (instant - timedelta(microseconds=1)).astimezone(tz).replace(tzinfo=None) < wanted
+
+
+@given(st.datetimes(timezones=st.just(UTC)))
+def test_hh_mm_matches_strftime(moment):
+    assert hh_mm(moment) == moment.strftime("%H:%M")

@@ -9,7 +9,7 @@ from typing import Any
 
 from web.db.tables import FINAL_STATUSES, Booking
 from web.scheduling.dispatch import dispatch_states
-from web.scheduling.timeutil import week_bounds, zone
+from web.scheduling.timeutil import hh_mm, week_bounds, zone
 
 _FINAL = frozenset(s.value for s in FINAL_STATUSES)
 
@@ -95,8 +95,8 @@ def _card(row: dict[str, Any], local: datetime, tz: str) -> Card:
         id=str(row["id"]),
         guest_name=row["guest_name"],
         scheduled_at=row["scheduled_at"],
-        time=local.strftime("%H:%M"),
-        app_time="" if app_tz == tz else row["scheduled_at"].astimezone(zone(app_tz)).strftime("%H:%M"),
+        time=hh_mm(local),
+        app_time="" if app_tz == tz else hh_mm(row["scheduled_at"].astimezone(zone(app_tz))),
         app_timezone=app_tz,
         duration_minutes=row["duration_minutes"],
         status=status,

@@ -42,6 +42,12 @@ def to_iso_z(dt: datetime) -> str:
     return ensure_aware(dt).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def hh_mm(dt: datetime) -> str:
+    """ "09:05": what `strftime("%H:%M")` gives, at a fraction of its cost (a week's agenda asks
+    for hundreds)."""
+    return f"{dt.hour:02d}:{dt.minute:02d}"
+
+
 def zone(name: str | ZoneInfo) -> ZoneInfo:
     """The ZoneInfo for an IANA name, with a ValueError that says which name was wrong."""
     if isinstance(name, ZoneInfo):
