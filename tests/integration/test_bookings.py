@@ -515,3 +515,17 @@ async def test_unknown_booking_is_not_found(tenant, clock):
     with pytest.raises(BookingNotFound):
         await bookings.cancel("not-a-uuid", ADMIN, now=clock.now())
     assert await bookings.get("not-a-uuid") is None
+
+
+async def test_events_written_at_one_instant_keep_their_order(tenant, clock):
+    from web.scheduling import timeline
+
+    booking = await make(tenant, clock, hour=10)
+    at = clock.now()  # the `created` event was written at an earlier instant of the same clock
+    for reason in ("first", "second", "third"):
+        await timeline.record(booking.id, "updated", ADMIN, {"fields": ["guest_name"], "reason": reason}, at)
+
+    events = await bookings.timeline(booking.id)
+    assert [e.payload.get("reason") for e in events[-3:]] == ["first", "second", "third"]
+    times = [e.created_at for e in events]
+    assert times == sorted(times) and len(set(times)) == len(times)

@@ -126,12 +126,10 @@ async def live_row(booking_id: Any) -> Dispatch | None:
 async def _agent_genesys_id(app_id: int, user_id: int | None) -> str | None:
     if user_id is None:
         return None
-    row = (
-        await Membership.select(Membership.genesys_user_id)
-        .where((Membership.app == app_id) & (Membership.user == user_id))
-        .first()
+    rows = await Membership.raw(
+        'SELECT genesys_user_id FROM membership WHERE app = {} AND "user" = {}', app_id, user_id
     )
-    return (row or {}).get("genesys_user_id") or None
+    return (rows[0]["genesys_user_id"] if rows else None) or None
 
 
 def _budget(settings_row: GenesysSettings) -> int:

@@ -40,6 +40,9 @@ EVENT_TYPES = (
 ACTOR_TYPES = ("admin", "agent", "customer", "api", "system")
 
 
+_LAST_EVENT_AT = "SELECT created_at FROM booking_event WHERE booking = {} ORDER BY created_at DESC LIMIT 1"
+
+
 async def record(
     booking_id: Any,
     event_type: str,
@@ -56,19 +59,11 @@ async def record(
     if actor.type not in ACTOR_TYPES:
         raise ValueError(f"unknown actor type {actor.type!r}")
     at = now or clock.now()
-    last = (
-        None
-        if first
-        else (
-            await BookingEvent.select(BookingEvent.created_at)
-            .where(BookingEvent.booking == booking_id)
-            .order_by(BookingEvent.created_at, ascending=False)
-            .first()
-        )
-    )
+    # Plain SQL: every booking change runs this, and Piccolo's builder costs more than the query.
+    last = [] if first else await BookingEvent.raw(_LAST_EVENT_AT, str(booking_id))
     # Strictly increasing per booking, so the order of events made at one instant is kept.
-    if last and last["created_at"] >= at:
-        at = last["created_at"] + timedelta(microseconds=1)
+    if last and last[0]["created_at"] >= at:
+        at = last[0]["created_at"] + timedelta(microseconds=1)
     event = BookingEvent(
         booking=booking_id,
         event_type=event_type,
