@@ -8,7 +8,9 @@ Dispatch repairs:
 - rows stuck in `sending` (their runner died) are sent again with the same messageId, which
   threads into the same conversation: finishing them can never make a second interaction;
 - a row overdue by more than a minute (still scheduled, or stuck in `sending`) raises one
-  notification to the app's admins.
+  notification to the app's admins;
+- a follow-up (cancelled, moved, reassigned) still owed two minutes after it was asked for gets
+  its trigger again (its messageId is fixed, so a repeat never becomes a second message).
 
 Other areas add their own repairs with one line: `REPAIRS.append(my_repair)` where
 `async def my_repair(now: datetime) -> None`.
@@ -36,6 +38,8 @@ ENQUEUE_AHEAD = timedelta(hours=1)
 # Past its time by this much, a scheduled row's trigger is taken as lost and the row sent here.
 LOST_TRIGGER_AFTER = timedelta(seconds=5)
 STUCK_SENDING_AFTER = timedelta(seconds=60)
+# Longer than a follow-up's own retries take (five attempts, under half a minute of backoff).
+FOLLOW_UP_LOST_AFTER = timedelta(seconds=120)
 OVERDUE_ALARM_AFTER = timedelta(seconds=60)
 MAX_PARALLEL_SENDS = 20
 
@@ -60,7 +64,8 @@ async def reconcile_cron(ctx: dict) -> None:
 
 
 async def repair_dispatches(deps: dispatch_send.Deps, now: datetime) -> dict[str, int]:
-    report = {"enqueued": 0, "sent_lost": 0, "resumed": 0, "alarms": 0}
+    report = {"enqueued": 0, "sent_lost": 0, "resumed": 0, "alarms": 0, "follow_ups": 0}
+    report["follow_ups"] = await _repair_follow_ups(now)
     scheduled = await Dispatch.objects().where(
         (Dispatch.status == DispatchStatus.scheduled) & (Dispatch.next_attempt_at <= now + ENQUEUE_AHEAD)
     )
@@ -99,6 +104,16 @@ async def repair_dispatches(deps: dispatch_send.Deps, now: datetime) -> dict[str
     report["sent_lost"], *outcomes = await asyncio.gather(send_lost(), *[resume(r) for r in stuck])
     report["resumed"] = sum(1 for o in outcomes if o != dispatch_send.Outcome.STALE)
     return report
+
+
+async def _repair_follow_ups(now: datetime) -> int:
+    owed = await Dispatch.select(
+        Dispatch.id, Dispatch.follow_up, Dispatch.booking.scheduled_at.as_alias("starts_at")
+    ).where(Dispatch.follow_up.is_not_null() & (Dispatch.follow_up_at <= now - FOLLOW_UP_LOST_AFTER))
+    enqueued = 0
+    for row in owed:  # saq ignores a key it still holds: a trigger still waiting is not doubled
+        enqueued += await dispatch.enqueue_follow_up(row["id"], row["follow_up"], row["starts_at"])
+    return enqueued
 
 
 async def _raise_overdue_alarm(row: Dispatch, now: datetime) -> int:

@@ -16,6 +16,7 @@ import pytest
 
 from simulators.genesys.fixture import ANA_ID, BEN_ID, CLIENT_ID, CLIENT_SECRET, OPEN_INTEGRATION_ID, ORG_ID
 from tasks import dispatch as dispatch_jobs
+from tasks import reconcile
 from tests.conftest import form_post
 from tests.fixtures.console import login_as
 from tests.fixtures.dispatch import (
@@ -200,6 +201,37 @@ async def test_a_cancel_after_delivery_queues_the_follow_up_into_the_same_conver
     [first, follow_up] = genesys_sim.inbound_messages()
     assert follow_up["body"]["channel"]["messageId"] == f"{row.message_id}-cancelled"
     assert follow_up["body"]["channel"]["from"]["id"] == first["body"]["channel"]["from"]["id"]
+
+
+async def test_a_follow_up_lost_with_redis_is_queued_again_by_the_reconciler(
+    app, genesys_tenant, genesys_sim, dispatch_deps, clock
+):
+    await enable_dispatch(genesys_tenant, clock)
+    booking = await book(genesys_tenant, clock)
+    row = await dispatch.live_row(booking.id)
+    assert await run_due(dispatch_deps, clock, booking) == Outcome.DISPATCHED
+    await bookings.cancel(booking.id, ADMIN, now=clock.now())
+    queue = app.state.queue
+    key = dispatch.follow_up_key(row.id, "cancelled", booking.scheduled_at)
+    await queue.redis.flushdb()  # Redis loses the follow-up's trigger before a worker takes it
+
+    # Within its first two minutes its own trigger (or a retry) may still run: left alone.
+    assert (await reconcile.reconcile(dispatch_deps, clock.now()))["follow_ups"] == 0
+    clock.advance(seconds=reconcile.FOLLOW_UP_LOST_AFTER.total_seconds() + 1)
+    assert (await reconcile.reconcile(dispatch_deps, clock.now()))["follow_ups"] == 1
+    job = await queue.job(key)
+    assert job is not None
+    assert await dispatch_jobs.send_dispatch_follow_up(job_ctx(dispatch_deps), **job.kwargs) is True
+    [conversation] = genesys_sim.conversations(f"booking-{booking.id}")
+    assert len(conversation["messages"]) == 2
+    assert "was cancelled" in conversation["messages"][-1]["text"]
+
+    # Sent: nothing is owed any more, and the trigger running again sends nothing.
+    assert (await Dispatch.objects().get(Dispatch.id == row.id)).follow_up is None
+    clock.advance(seconds=reconcile.FOLLOW_UP_LOST_AFTER.total_seconds() + 1)
+    assert (await reconcile.reconcile(dispatch_deps, clock.now()))["follow_ups"] == 0
+    assert await dispatch_jobs.send_dispatch_follow_up(job_ctx(dispatch_deps), **job.kwargs) is False
+    assert len(genesys_sim.inbound_messages()) == 2
 
 
 async def test_a_cancel_before_delivery_sends_nothing_at_all(

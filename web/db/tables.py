@@ -297,6 +297,10 @@ class Dispatch(Table):
     failed_at = Timestamptz(null=True, default=None)
     # When the admins were told this row was overdue (once per row).
     overdue_notified_at = Timestamptz(null=True, default=None)
+    # The follow-up this row's conversation still has to get ("cancelled", "moved", "reassigned")
+    # and since when: kept here so that losing Redis cannot lose it; NULL once sent or given up.
+    follow_up = Varchar(length=16, null=True, default=None)
+    follow_up_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 

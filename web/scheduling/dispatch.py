@@ -228,6 +228,7 @@ async def clear_live(
         delivered = await last_delivered(booking.id, row.agent_user_id)
     if delivered is not None:
         payload["follow_up"] = follow_up
+        await mark_follow_up(delivered.id, follow_up, now)
         callbacks.append(follow_up_callback(delivered.id, follow_up, booking.scheduled_at))
     await events_log.record(booking.id, "pre_meeting_cleared", actor, payload, now)
     if was == DispatchStatus.failed and booking.assigned_agent is not None:
@@ -249,13 +250,28 @@ async def last_delivered(booking_id: Any, agent_user_id: str) -> Dispatch | None
     )
 
 
+async def mark_follow_up(row_id: Any, kind: str, now: datetime) -> None:
+    """Record on the row that its conversation must be told `kind` (the latest news replaces an
+    older one not sent yet); the job that sends it, or the reconciler, reads it from there."""
+    await Dispatch.update({Dispatch.follow_up: kind, Dispatch.follow_up_at: now}).where(Dispatch.id == row_id)
+
+
+async def follow_up_done(row: Dispatch) -> None:
+    """Forget the row's follow-up once sent or given up, unless newer news replaced it meanwhile."""
+    await Dispatch.update({Dispatch.follow_up: None, Dispatch.follow_up_at: None}).where(
+        (Dispatch.id == row.id)
+        & (Dispatch.follow_up == row.follow_up)
+        & (Dispatch.follow_up_at == row.follow_up_at)
+    )
+
+
 def follow_up_key(row_id: Any, kind: str, starts_at: datetime) -> str:
     # One "moved" message per new time, one "cancelled" message per conversation.
     return f"dispatch-follow-up:{row_id}:{kind}" + (f":{starts_at:%Y%m%d%H%M}" if kind == "moved" else "")
 
 
-async def enqueue_follow_up(row_id: Any, kind: str, starts_at: datetime) -> None:
-    await jobs.enqueue_at(
+async def enqueue_follow_up(row_id: Any, kind: str, starts_at: datetime) -> bool:
+    return await jobs.enqueue_at(
         FOLLOW_UP_JOB,
         key=follow_up_key(row_id, kind, starts_at),
         at=None,

@@ -617,11 +617,15 @@ async def _follow_up_if_changed_meanwhile(
     if booking is None:
         return
     if booking.status == BookingStatus.cancelled:
-        await dispatch.enqueue_follow_up(row_id, "cancelled", booking.scheduled_at)
+        kind = "cancelled"
     elif booking.assigned_agent != announced.assigned_agent:
-        await dispatch.enqueue_follow_up(row_id, "reassigned", booking.scheduled_at)
+        kind = "reassigned"
     elif booking.scheduled_at != announced.scheduled_at:
-        await dispatch.enqueue_follow_up(row_id, "moved", booking.scheduled_at)
+        kind = "moved"
+    else:
+        return
+    await dispatch.mark_follow_up(row_id, kind, now)
+    await dispatch.enqueue_follow_up(row_id, kind, booking.scheduled_at)
 
 
 async def send_follow_up(
@@ -631,13 +635,16 @@ async def send_follow_up(
     moved or given to another agent. Its messageId derives from the dispatch's (and the new time),
     so a repeat never becomes a second message."""
     row = await Dispatch.objects().get(Dispatch.id == dispatch_id)
-    booking = await Booking.objects().get(Booking.id == row.booking) if row else None
-    if row is None or booking is None:
-        return False
-    if kind != "cancelled" and booking.status == BookingStatus.cancelled:
-        return False  # the cancellation has its own message
-    tenant = await load_genesys(booking.app, deps.settings.secret_key)
-    if tenant is None:
+    if row is None or row.follow_up != kind:
+        return False  # sent already, given up, or replaced by newer news with its own trigger
+    booking = await Booking.objects().get(Booking.id == row.booking)
+    tenant = await load_genesys(booking.app, deps.settings.secret_key) if booking else None
+    if (
+        booking is None
+        or tenant is None
+        or (kind != "cancelled" and booking.status == BookingStatus.cancelled)
+    ):
+        await dispatch.follow_up_done(row)  # nothing to tell, or the cancellation has its own message
         return False
     message_id = f"{row.message_id}-{kind}"
     if kind == "moved":
@@ -660,6 +667,7 @@ async def send_follow_up(
         )
         if exc.permanent or attempt_number >= FOLLOW_UP_ATTEMPTS:
             log.warning("%s follow-up for dispatch %s not sent: %s", kind, row.id, words)
+            await dispatch.follow_up_done(row)
             return False
         delay = backoff_seconds(attempt_number, exc.retry_after)
         await dispatch.jobs.enqueue_at(
@@ -673,4 +681,5 @@ async def send_follow_up(
         )
         return False
     _log_send("accepted", booking, row, attempt_number, sent.correlation_id, message_id=message_id)
+    await dispatch.follow_up_done(row)
     return True

@@ -90,13 +90,9 @@ DESCRIPTION = ""
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="punctual", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="punctual", description=DESCRIPTION)
 
-    manager.add_table(
-        class_name="Booking", tablename="booking", schema=None, columns=None
-    )
+    manager.add_table(class_name="Booking", tablename="booking", schema=None, columns=None)
 
     manager.add_table(
         class_name="GenesysSettings",
@@ -112,29 +108,17 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="ApiToken", tablename="api_token", schema=None, columns=None
-    )
+    manager.add_table(class_name="ApiToken", tablename="api_token", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="ApiClient", tablename="api_client", schema=None, columns=None
-    )
+    manager.add_table(class_name="ApiClient", tablename="api_client", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="User", tablename="account", schema=None, columns=None
-    )
+    manager.add_table(class_name="User", tablename="account", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="VideoApp", tablename="video_app", schema=None, columns=None
-    )
+    manager.add_table(class_name="VideoApp", tablename="video_app", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Dispatch", tablename="dispatch", schema=None, columns=None
-    )
+    manager.add_table(class_name="Dispatch", tablename="dispatch", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="DndWindow", tablename="dnd_window", schema=None, columns=None
-    )
+    manager.add_table(class_name="DndWindow", tablename="dnd_window", schema=None, columns=None)
 
     manager.add_table(
         class_name="WhatsAppSender",
@@ -143,13 +127,9 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Preset", tablename="preset", schema=None, columns=None
-    )
+    manager.add_table(class_name="Preset", tablename="preset", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Reminder", tablename="reminder", schema=None, columns=None
-    )
+    manager.add_table(class_name="Reminder", tablename="reminder", schema=None, columns=None)
 
     manager.add_table(
         class_name="AvailabilityException",
@@ -179,9 +159,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Membership", tablename="membership", schema=None, columns=None
-    )
+    manager.add_table(class_name="Membership", tablename="membership", schema=None, columns=None)
 
     manager.add_column(
         table_class_name="Booking",
