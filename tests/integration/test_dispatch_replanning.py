@@ -182,22 +182,35 @@ async def test_a_reschedule_after_a_failure_lifts_the_banner_and_plans_afresh(
     assert attributes["meetingStartsAt"] == to_iso_z(new_start)
 
 
+async def cancelled_after_delivery(tenant, deps, clock):
+    """A booking whose dispatch reached the agent, then cancelled: the booking and its row."""
+    await enable_dispatch(tenant, clock)
+    booking = await book(tenant, clock)
+    row = await dispatch.live_row(booking.id)
+    assert await run_due(deps, clock, booking) == Outcome.DISPATCHED
+    await bookings.cancel(booking.id, ADMIN, now=clock.now())
+    return booking, row
+
+
+async def send_follow_up_job(app, deps, key: str) -> bool:
+    job = await app.state.queue.job(key)
+    assert job is not None and job.function == dispatch.FOLLOW_UP_JOB
+    return await dispatch_jobs.send_dispatch_follow_up(job_ctx(deps), **job.kwargs)
+
+
+def told_cancelled(genesys_sim, booking) -> bool:
+    [conversation] = genesys_sim.conversations(f"booking-{booking.id}")
+    return len(conversation["messages"]) == 2 and "was cancelled" in conversation["messages"][-1]["text"]
+
+
 async def test_a_cancel_after_delivery_queues_the_follow_up_into_the_same_conversation(
     app, genesys_tenant, genesys_sim, dispatch_deps, clock
 ):
-    await enable_dispatch(genesys_tenant, clock)
-    booking = await book(genesys_tenant, clock)
-    row = await dispatch.live_row(booking.id)
-    assert await run_due(dispatch_deps, clock, booking) == Outcome.DISPATCHED
+    booking, row = await cancelled_after_delivery(genesys_tenant, dispatch_deps, clock)
 
-    await bookings.cancel(booking.id, ADMIN, now=clock.now())
-
-    job = await app.state.queue.job(dispatch.follow_up_key(row.id, "cancelled", booking.scheduled_at))
-    assert job is not None and job.function == dispatch.FOLLOW_UP_JOB
-    assert await dispatch_jobs.send_dispatch_follow_up(job_ctx(dispatch_deps), **job.kwargs) is True
-    [conversation] = genesys_sim.conversations(f"booking-{booking.id}")
-    assert len(conversation["messages"]) == 2
-    assert "was cancelled" in conversation["messages"][-1]["text"]
+    key = dispatch.follow_up_key(row.id, "cancelled", booking.scheduled_at)
+    assert await send_follow_up_job(app, dispatch_deps, key) is True
+    assert told_cancelled(genesys_sim, booking)
     [first, follow_up] = genesys_sim.inbound_messages()
     assert follow_up["body"]["channel"]["messageId"] == f"{row.message_id}-cancelled"
     assert follow_up["body"]["channel"]["from"]["id"] == first["body"]["channel"]["from"]["id"]
@@ -206,31 +219,22 @@ async def test_a_cancel_after_delivery_queues_the_follow_up_into_the_same_conver
 async def test_a_follow_up_lost_with_redis_is_queued_again_by_the_reconciler(
     app, genesys_tenant, genesys_sim, dispatch_deps, clock
 ):
-    await enable_dispatch(genesys_tenant, clock)
-    booking = await book(genesys_tenant, clock)
-    row = await dispatch.live_row(booking.id)
-    assert await run_due(dispatch_deps, clock, booking) == Outcome.DISPATCHED
-    await bookings.cancel(booking.id, ADMIN, now=clock.now())
-    queue = app.state.queue
+    booking, row = await cancelled_after_delivery(genesys_tenant, dispatch_deps, clock)
     key = dispatch.follow_up_key(row.id, "cancelled", booking.scheduled_at)
-    await queue.redis.flushdb()  # Redis loses the follow-up's trigger before a worker takes it
+    await app.state.queue.redis.flushdb()  # Redis loses the follow-up's trigger before a worker runs it
 
     # Within its first two minutes its own trigger (or a retry) may still run: left alone.
     assert (await reconcile.reconcile(dispatch_deps, clock.now()))["follow_ups"] == 0
     clock.advance(seconds=reconcile.FOLLOW_UP_LOST_AFTER.total_seconds() + 1)
     assert (await reconcile.reconcile(dispatch_deps, clock.now()))["follow_ups"] == 1
-    job = await queue.job(key)
-    assert job is not None
-    assert await dispatch_jobs.send_dispatch_follow_up(job_ctx(dispatch_deps), **job.kwargs) is True
-    [conversation] = genesys_sim.conversations(f"booking-{booking.id}")
-    assert len(conversation["messages"]) == 2
-    assert "was cancelled" in conversation["messages"][-1]["text"]
+    assert await send_follow_up_job(app, dispatch_deps, key) is True
+    assert told_cancelled(genesys_sim, booking)
 
     # Sent: nothing is owed any more, and the trigger running again sends nothing.
     assert (await Dispatch.objects().get(Dispatch.id == row.id)).follow_up is None
     clock.advance(seconds=reconcile.FOLLOW_UP_LOST_AFTER.total_seconds() + 1)
     assert (await reconcile.reconcile(dispatch_deps, clock.now()))["follow_ups"] == 0
-    assert await dispatch_jobs.send_dispatch_follow_up(job_ctx(dispatch_deps), **job.kwargs) is False
+    assert await send_follow_up_job(app, dispatch_deps, key) is False
     assert len(genesys_sim.inbound_messages()) == 2
 
 
