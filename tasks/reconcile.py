@@ -64,7 +64,7 @@ async def reconcile_cron(ctx: dict) -> None:
 
 
 async def repair_dispatches(deps: dispatch_send.Deps, now: datetime) -> dict[str, int]:
-    report = {"enqueued": 0, "sent_lost": 0, "resumed": 0, "alarms": 0, "follow_ups": 0}
+    report = {"enqueued": 0, "sent_lost": 0, "resumed": 0, "alarms": 0}
     report["follow_ups"] = await _repair_follow_ups(now)
     scheduled = await Dispatch.objects().where(
         (Dispatch.status == DispatchStatus.scheduled) & (Dispatch.next_attempt_at <= now + ENQUEUE_AHEAD)

@@ -54,24 +54,11 @@ async def record(
 ) -> BookingEvent:
     """Append one event. Call inside the transaction that made the change it describes. `first`:
     the booking was made in this transaction, so there is no earlier event to come after."""
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown timeline event type {event_type!r}")
-    if actor.type not in ACTOR_TYPES:
-        raise ValueError(f"unknown actor type {actor.type!r}")
-    at = now or clock.now()
+    _check(event_type, actor)
     # Plain SQL: every booking change runs this, and Piccolo's builder costs more than the query.
     last = [] if first else await BookingEvent.raw(_LAST_EVENT_AT, str(booking_id))
-    # Strictly increasing per booking, so the order of events made at one instant is kept.
-    if last and last[0]["created_at"] >= at:
-        at = last[0]["created_at"] + timedelta(microseconds=1)
-    event = BookingEvent(
-        booking=booking_id,
-        event_type=event_type,
-        actor_type=actor.type,
-        actor_id=actor.id,
-        payload=payload or {},
-        created_at=at,
-    )
+    at = _after(last[0]["created_at"] if last else None, now or clock.now())
+    event = _event(booking_id, event_type, actor, payload or {}, at)
     await event.save()
     return event
 
@@ -83,8 +70,7 @@ async def record_many(entries: list[tuple[Any, str, Actor, dict]], now: datetime
     if not entries:
         return
     for _, event_type, actor, _ in entries:
-        if event_type not in EVENT_TYPES or actor.type not in ACTOR_TYPES:
-            raise ValueError(f"unknown timeline event type or actor: {event_type!r}, {actor.type!r}")
+        _check(event_type, actor)
     last = {
         # SQLite hands an aggregate of a timestamp back as its stored text.
         str(row["booking"]): parse_utc(row["last"]) if isinstance(row["last"], str) else row["last"]
@@ -94,21 +80,33 @@ async def record_many(entries: list[tuple[Any, str, Actor, dict]], now: datetime
     }
     rows = []
     for booking_id, event_type, actor, payload in entries:
-        at, before = now, last.get(str(booking_id))
-        if before is not None and before >= at:
-            at = before + timedelta(microseconds=1)
-        last[str(booking_id)] = at
-        rows.append(
-            BookingEvent(
-                booking=booking_id,
-                event_type=event_type,
-                actor_type=actor.type,
-                actor_id=actor.id,
-                payload=payload,
-                created_at=at,
-            )
-        )
+        at = last[str(booking_id)] = _after(last.get(str(booking_id)), now)
+        rows.append(_event(booking_id, event_type, actor, payload, at))
     await BookingEvent.insert(*rows)
+
+
+def _check(event_type: str, actor: Actor) -> None:
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown timeline event type {event_type!r}")
+    if actor.type not in ACTOR_TYPES:
+        raise ValueError(f"unknown actor type {actor.type!r}")
+
+
+def _after(last: datetime | None, now: datetime) -> datetime:
+    """When the next event of a booking happens: `now`, or just after its last event, so events
+    stay strictly increasing per booking and the order of those made at one instant is kept."""
+    return last + timedelta(microseconds=1) if last is not None and last >= now else now
+
+
+def _event(booking_id: Any, event_type: str, actor: Actor, payload: dict, at: datetime) -> BookingEvent:
+    return BookingEvent(
+        booking=booking_id,
+        event_type=event_type,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        payload=payload,
+        created_at=at,
+    )
 
 
 async def events_of(booking_id: Any) -> list[BookingEvent]:
